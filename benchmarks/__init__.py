@@ -1,0 +1,1 @@
+"""edgekit.benchmarks: the on-device runner (numpy + LiteRT only) and its targets."""

@@ -1,0 +1,1 @@
+"""edgekit.converters: Keras models → TFLite files (fixed signatures, length buckets, parity gates, bundles)."""

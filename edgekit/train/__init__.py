@@ -1,0 +1,1 @@
+"""Training: a generic fit loop (shared with distillation) and the teacher fine-tuning job."""

@@ -1,0 +1,212 @@
+"""A small, explicit training loop for Keras models on TensorFlow.
+
+Why not ``model.fit``: keras-hub's ``fit`` on numpy silently ignores ``shuffle=True`` (Financial
+PhraseBank files are grouped by label), and ``save_weights`` on a compiled model stores optimizer
+state. This loop shuffles every epoch with its own seeded generator, trims each batch to the
+shortest length bucket that holds it (2-4x faster on short sentences), evaluates macro-F1 on the
+validation split after every epoch, keeps the best weights in memory and stops early.
+
+The loss is pluggable — ``loss_fn(logits, batch) -> per-example loss`` — so distillation reuses
+the loop with teacher targets carried in ``batch``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from ..metrics import classification_report
+from .encode import Encoded
+
+LossFn = Callable[[Any, dict[str, Any]], Any]
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 4
+    batch_size: int = 32
+    learning_rate: float = 3e-5
+    decay_rate: float = 0.9
+    decay_steps: int = 10_000
+    max_length: int = 64
+    class_weights: str | None = None  # None or "balanced"
+    seed: int = 42
+    patience: int = 2  # epochs without a better validation macro-F1 before stopping
+    eval_batch_size: int = 64
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class History:
+    epochs: list[dict] = field(default_factory=list)
+    best_epoch: int = 0
+    best_val_macro_f1: float = -1.0
+    stopped_early: bool = False
+    train_seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def balanced_class_weights(label_ids: np.ndarray, num_classes: int) -> np.ndarray:
+    counts = np.bincount(label_ids, minlength=num_classes).astype(np.float64)
+    weights = np.where(counts > 0, len(label_ids) / (num_classes * np.maximum(counts, 1)), 0.0)
+    return weights.astype(np.float32)
+
+
+def predict_logits(model, data: Encoded, batch_size: int = 64, progress: str | None = None) -> np.ndarray:
+    """Logits for every example, in order, batches trimmed to their length bucket."""
+    import tensorflow as tf
+
+    fn = _predict_fn(model)
+    out = []
+    order = np.argsort(data.num_tokens, kind="stable")  # similar lengths together: less padding
+    for start in _progress(range(0, len(data), batch_size), progress):
+        idx = order[start:start + batch_size]
+        L = data.trim_length(idx)
+        out.append(fn({k: tf.constant(v) for k, v in data.inputs(idx, L).items()}).numpy())
+    logits = np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+    result = np.empty_like(logits)
+    result[order] = logits
+    return result
+
+
+_PREDICT_CACHE: dict[int, Any] = {}
+
+
+def _predict_fn(model):
+    import tensorflow as tf
+
+    key = id(model)
+    if key not in _PREDICT_CACHE:
+        spec = {k: tf.TensorSpec([None, None], tf.int32) for k in ("token_ids", "padding_mask", "segment_ids")}
+
+        @tf.function(input_signature=[spec], reduce_retracing=True)
+        def fn(inputs):
+            return model(inputs, training=False)
+
+        _PREDICT_CACHE.clear()
+        _PREDICT_CACHE[key] = fn
+    return _PREDICT_CACHE[key]
+
+
+def _progress(iterable, desc: str | None):
+    if desc is None:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, desc=desc, leave=False, disable=None, dynamic_ncols=True)
+
+
+def evaluate(model, data: Encoded, label_ids: np.ndarray, labels: list[str], batch_size: int = 64) -> dict:
+    logits = predict_logits(model, data, batch_size)
+    return classification_report(label_ids, logits.argmax(-1), labels)
+
+
+def fit(
+    model,
+    train: Encoded,
+    train_labels: np.ndarray,
+    val: Encoded,
+    val_labels: np.ndarray,
+    labels: list[str],
+    config: TrainConfig,
+    loss_fn: LossFn | None = None,
+    extra_targets: dict[str, np.ndarray] | None = None,
+    log: Callable[[str], None] = print,
+    progress: bool = True,
+) -> History:
+    """Train ``model`` in place; on return it holds the weights of the best validation epoch."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    num_classes = len(labels)
+    weights = (balanced_class_weights(train_labels, num_classes) if config.class_weights == "balanced"
+               else np.ones(num_classes, np.float32))
+    schedule = keras.optimizers.schedules.ExponentialDecay(
+        config.learning_rate, decay_steps=config.decay_steps, decay_rate=config.decay_rate)
+    optimizer = keras.optimizers.Adam(learning_rate=schedule)
+    loss_fn = loss_fn or hard_label_loss
+    extra_targets = extra_targets or {}
+
+    seq_spec = tf.TensorSpec([None, None], tf.int32)
+    batch_spec = {
+        "token_ids": seq_spec, "padding_mask": seq_spec, "segment_ids": seq_spec,
+        "labels": tf.TensorSpec([None], tf.int32), "sample_weight": tf.TensorSpec([None], tf.float32),
+        **{k: tf.TensorSpec([None, *v.shape[1:]], tf.as_dtype(v.dtype)) for k, v in extra_targets.items()},
+    }
+
+    @tf.function(input_signature=[batch_spec], reduce_retracing=True)
+    def train_step(batch):
+        inputs = {k: batch[k] for k in ("token_ids", "padding_mask", "segment_ids")}
+        with tf.GradientTape() as tape:
+            logits = model(inputs, training=True)
+            per_example = loss_fn(logits, batch)
+            loss = tf.reduce_sum(per_example * batch["sample_weight"]) / tf.reduce_sum(batch["sample_weight"])
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return loss
+
+    history = History()
+    best_weights = None
+    stale = 0
+    steps = math.ceil(len(train) / config.batch_size)
+    start = time.perf_counter()
+    for epoch in range(1, config.epochs + 1):
+        t0 = time.perf_counter()
+        order = rng.permutation(len(train))
+        losses = []
+        bar = _progress(range(steps), f"epoch {epoch}/{config.epochs}" if progress else None)
+        for s in bar:
+            idx = order[s * config.batch_size:(s + 1) * config.batch_size]
+            L = train.trim_length(idx)
+            batch = {
+                **train.inputs(idx, L),
+                "labels": train_labels[idx].astype(np.int32),
+                "sample_weight": weights[train_labels[idx]],
+                **{k: v[idx] for k, v in extra_targets.items()},
+            }
+            losses.append(float(train_step(batch)))
+            if hasattr(bar, "set_postfix") and s % 10 == 0:
+                bar.set_postfix(loss=f"{np.mean(losses[-10:]):.4f}")
+        report = evaluate(model, val, val_labels, labels, config.eval_batch_size)
+        record = {
+            "epoch": epoch,
+            "train_loss": float(np.mean(losses)),
+            "val_macro_f1": report["macro_f1"],
+            "val_accuracy": report["accuracy"],
+            "seconds": round(time.perf_counter() - t0, 2),
+        }
+        history.epochs.append(record)
+        improved = report["macro_f1"] > history.best_val_macro_f1
+        if improved:
+            history.best_val_macro_f1 = report["macro_f1"]
+            history.best_epoch = epoch
+            best_weights = [w.numpy().copy() for w in model.weights]
+            stale = 0
+        else:
+            stale += 1
+        log(f"epoch {epoch}: loss {record['train_loss']:.4f}  val macro-F1 {report['macro_f1']:.4f}  "
+            f"val acc {report['accuracy']:.4f}  ({record['seconds']:.0f}s){'  *best' if improved else ''}")
+        if stale >= config.patience:
+            history.stopped_early = epoch < config.epochs
+            break
+    history.train_seconds = round(time.perf_counter() - start, 2)
+    if best_weights is not None:
+        for var, value in zip(model.weights, best_weights):
+            var.assign(value)
+    return history
+
+
+def hard_label_loss(logits, batch):
+    import keras
+
+    return keras.losses.sparse_categorical_crossentropy(batch["labels"], logits, from_logits=True)

@@ -1,0 +1,86 @@
+"""Fine-tune the BERT teacher: pretrained backbone + fresh head, best validation macro-F1 kept."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..data import Splits
+from ..models.backbones import resolve_backbone
+from ..models.modeldir import save_model_dir
+from ..tokenizer import WordPieceTokenizer
+from .encode import encode_texts
+from .loop import TrainConfig, evaluate, fit
+
+
+@dataclass
+class TeacherResult:
+    model_dir: Path
+    metrics: dict
+
+
+def train_teacher(
+    splits: Splits,
+    out_dir: str | Path,
+    *,
+    backbone: str | None = None,
+    config: TrainConfig | None = None,
+    dropout: float = 0.1,
+    name: str = "teacher",
+    log: Callable[[str], None] = print,
+    progress: bool = True,
+) -> TeacherResult:
+    from ..models.bert import BERT
+    import keras
+
+    config = config or TrainConfig()
+    keras.utils.set_random_seed(config.seed)
+    labels = list(splits.train.labels)
+    source = resolve_backbone(backbone)
+    t0 = time.perf_counter()
+    model, vocab, lower_case = BERT.from_pretrained(source, num_classes=len(labels), dropout=dropout)
+    load_seconds = time.perf_counter() - t0
+    tokenizer = WordPieceTokenizer(vocab, lower_case=lower_case)
+    log(f"backbone {source.spec}: {BERT.describe(model)} (loaded in {load_seconds:.1f}s)")
+
+    enc = {part.notes["split"]: encode_texts(tokenizer, part.texts, config.max_length) for part in splits}
+    ids = {part.notes["split"]: np.asarray(part.label_ids, np.int32) for part in splits}
+    history = fit(model, enc["train"], ids["train"], enc["validation"], ids["validation"], labels, config,
+                  log=log, progress=progress)
+    test_report = evaluate(model, enc["test"], ids["test"], labels, config.eval_batch_size)
+    val_report = evaluate(model, enc["validation"], ids["validation"], labels, config.eval_batch_size)
+    log(f"test macro-F1 {test_report['macro_f1']:.4f}  accuracy {test_report['accuracy']:.4f} "
+        f"(best epoch {history.best_epoch})")
+    truncated = {k: float(np.mean(v.num_tokens > config.max_length)) for k, v in enc.items()}
+    metrics = {
+        "model": name,
+        "family": "bert",
+        "backbone": source.spec,
+        "train_config": config.to_dict(),
+        "history": history.to_dict(),
+        "validation": val_report,
+        "test": test_report,
+        "data": splits.info,
+        "truncated_share": truncated,
+    }
+    from ..plots import training_curves
+
+    out = save_model_dir(
+        out_dir,
+        model=model,
+        family="bert",
+        config=BERT.config_of(model),
+        labels=labels,
+        vocab=vocab,
+        tokenizer_settings=tokenizer.settings,
+        max_length=config.max_length,
+        extra_meta={"name": name, "source_checkpoint": source.spec, "role": "teacher",
+                    "data": {"dataset": splits.info.get("dataset"), "sha256": splits.info.get("sha256")}},
+        metrics=metrics,
+        write_curves=lambda p: training_curves(history.epochs, p, title=f"{name} ({source.spec})"),
+    )
+    return TeacherResult(out, metrics)
