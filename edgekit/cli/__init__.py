@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "edgekit.cli.data_cmds",
     "edgekit.cli.train_cmds",
     "edgekit.cli.run_cmd",
+    "edgekit.cli.android_cmds",
 )
 
 
