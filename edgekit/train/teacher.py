@@ -84,3 +84,28 @@ def train_teacher(
         write_curves=lambda p: training_curves(history.epochs, p, title=f"{name} ({source.spec})"),
     )
     return TeacherResult(out, metrics)
+
+
+def write_result_json(result: TeacherResult, path: str | Path) -> Path:
+    """A one-record summary of a training run, for README figures (with the commit that made it)."""
+    from ..fsutil import atomic_write_json
+    from ..provenance import stamp
+
+    m = result.metrics
+    record = {
+        "kind": "edgekit-teacher-result",
+        "model_dir": str(result.model_dir),
+        "backbone": m["backbone"],
+        "dataset": m["data"].get("dataset"),
+        "split_sha256": m["data"].get("sha256"),
+        "test_macro_f1": m["test"]["macro_f1"],
+        "test_accuracy": m["test"]["accuracy"],
+        "test_weighted_f1": m["test"]["weighted_f1"],
+        "val_macro_f1": m["validation"]["macro_f1"],
+        "best_epoch": m["history"]["best_epoch"],
+        "epochs_run": len(m["history"]["epochs"]),
+        "train_seconds": m["history"]["train_seconds"],
+        "train_config": m["train_config"],
+        **stamp(),
+    }
+    return atomic_write_json(path, record)

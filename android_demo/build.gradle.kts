@@ -1,0 +1,5 @@
+// Top-level build file: plugin versions live in gradle/libs.versions.toml.
+plugins {
+    alias(libs.plugins.android.application) apply false
+    alias(libs.plugins.kotlin.android) apply false
+}

@@ -1,0 +1,80 @@
+"""Option groups shared by several commands, and the loaders behind them."""
+
+from __future__ import annotations
+
+import functools
+from typing import Callable
+
+import click
+
+from ..errors import DataError
+
+
+def _split_csv(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def data_options(fn: Callable) -> Callable:
+    """--format/--text-column/--label-column/--labels/--level/--encoding for a DATA argument or option."""
+    options = [
+        click.option("--format", "fmt", default="auto", show_default=True,
+                     help="fpb (Financial PhraseBank sentence@label), csv, tsv, jsonl, hf (Hugging Face "
+                          "datasets name, online) or auto (from the file name)."),
+        click.option("--text-column", default="text", show_default=True, help="Text field for csv/tsv/jsonl/hf."),
+        click.option("--label-column", default="label", show_default=True, help="Label field for csv/tsv/jsonl/hf."),
+        click.option("--labels", default=None,
+                     help="Comma-separated label set in output order (default: sorted labels found; "
+                          "FPB: negative,neutral,positive). Any other label is an error."),
+        click.option("--level", default=None, help="FPB agreement level when DATA is the FPB folder: 50, 66, 75, all."),
+        click.option("--encoding", default=None, help="File encoding (default: latin-1 for FPB, utf-8 otherwise)."),
+    ]
+    return functools.reduce(lambda f, opt: opt(f), reversed(options), fn)
+
+
+def load_data(path: str | None, fmt: str, text_column: str, label_column: str, labels: str | None,
+              level: str | None, encoding: str | None):
+    """The dataset named on the command line, or the embedded default when ``path`` is None."""
+    from ..data import load_dataset
+    from ..data.default import load_default
+
+    if path is None:
+        return load_default()
+    extra = {"encoding": encoding} if encoding else {}
+    if level:
+        extra["level"] = level
+    return load_dataset(path, format=fmt, labels=_split_csv(labels), text_column=text_column,
+                        label_column=label_column, **extra)
+
+
+def parse_fractions(value: str) -> tuple[float, float, float]:
+    try:
+        parts = tuple(float(v) for v in value.split(","))
+    except ValueError:
+        raise DataError(f"--fractions takes three numbers like 0.8,0.1,0.1, got {value!r}") from None
+    if len(parts) != 3:
+        raise DataError(f"--fractions takes three numbers like 0.8,0.1,0.1, got {value!r}")
+    return parts  # type: ignore[return-value]
+
+
+def splits_options(fn: Callable) -> Callable:
+    """--data/--split-dir plus the data options and split seed, for commands that train."""
+    options = [
+        click.option("--data", "data_path", default=None,
+                     help="Labelled data (FPB file or folder, csv/tsv/jsonl, hf:NAME). Default: the embedded "
+                          "default dataset."),
+        click.option("--split-dir", default=None, type=click.Path(file_okay=False),
+                     help="Use a split written by 'edgekit data split' instead of --data."),
+        click.option("--split-seed", default=42, show_default=True, type=int, help="Seed of the data split."),
+    ]
+    return functools.reduce(lambda f, opt: opt(f), reversed(options), data_options(fn))
+
+
+def load_splits(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding):
+    from ..data import Splits, split_dataset
+
+    if split_dir and data_path:
+        raise DataError("give either --data or --split-dir, not both")
+    if split_dir:
+        return Splits.load(split_dir)
+    ds = load_data(data_path, fmt, text_column, label_column, labels, level, encoding)
+    return split_dataset(ds, seed=split_seed)

@@ -1,0 +1,46 @@
+"""``edgekit run``: the main job, offline, on the embedded default data unless told otherwise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("run")
+@click.option("--data", default=None,
+              help="Labelled data instead of the embedded default (FPB file, csv/tsv/jsonl with text,label).")
+@click.option("--format", "data_format", default="auto", show_default=True, help="Format of --data.")
+@click.option("--out", default="edgekit-run", show_default=True, type=click.Path(file_okay=False),
+              help="Run folder: data split, models, bundles, results, report.")
+@click.option("--backbone", default="default", show_default=True, help="Teacher backbone (see 'train teacher').")
+@click.option("--teacher-epochs", default=3, show_default=True, type=int)
+@click.option("--teacher-lr", default=5e-5, show_default=True, type=float)
+@click.option("--max-length", default=64, show_default=True, type=int)
+@click.option("--seed", default=42, show_default=True, type=int)
+@click.option("--fresh", is_flag=True, help="Redo every stage instead of reusing finished ones.")
+def run_cmd(data, data_format, out, backbone, teacher_epochs, teacher_lr, max_length, seed, fresh) -> None:
+    """Run the whole pipeline: data → teacher (→ students → TFLite → benchmark → report).
+
+    With no options it trains on the embedded default financial-news dataset with the offline
+    all-MiniLM-L6-v2 backbone, so it works on a fresh machine without internet. Finished stages are
+    reused when their settings have not changed; --fresh redoes them.
+    """
+    from ..pipeline import RunSettings, run_pipeline
+
+    settings = RunSettings(out=Path(out), data=data, data_format=data_format, backbone=backbone,
+                           teacher_epochs=teacher_epochs, teacher_lr=teacher_lr, max_length=max_length, seed=seed,
+                           fresh=fresh)
+    summary = run_pipeline(settings, log=lambda m: click.echo(m, err=True))
+    click.echo(f"\nedgekit run → {out}")
+    for name, result in summary["stages"].items():
+        shown = {k: v for k, v in result.items() if isinstance(v, (int, float, str)) and k != "reused"}
+        click.echo(f"  {name:<10} " + ", ".join(f"{k}={_fmt(v)}" for k, v in shown.items()))
+
+
+def _fmt(v):
+    return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(run_cmd)

@@ -1,0 +1,56 @@
+"""Shared fixtures: real data through a path (never copied into the repo), real vocab, tiny models."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = Path(__file__).resolve().parent.parent
+FPB_DIR = Path(os.environ.get("EDGEKIT_FPB_DIR", REPO.parent / "shared" / "data" / "financial_phrasebank"))
+TINY_BACKBONE = "random:layers=2,hidden=64,heads=2,intermediate=128,max_len=128"
+
+
+@pytest.fixture(scope="session")
+def fpb_dir() -> Path:
+    if not (FPB_DIR / "Sentences_75Agree.txt").is_file():
+        pytest.fail(f"Financial PhraseBank not found at {FPB_DIR} (set EDGEKIT_FPB_DIR)")
+    return FPB_DIR
+
+
+@pytest.fixture(scope="session")
+def vocab_path() -> Path:
+    from edgekit.models.backbones import minilm_dir
+
+    return minilm_dir() / "vocab.txt"
+
+
+@pytest.fixture(scope="session")
+def tokenizer(vocab_path):
+    from edgekit.tokenizer import WordPieceTokenizer
+
+    return WordPieceTokenizer.from_file(vocab_path)
+
+
+@pytest.fixture(scope="session")
+def default_splits():
+    from edgekit.data import split_dataset
+    from edgekit.data.default import load_default
+
+    return split_dataset(load_default(), seed=42)
+
+
+@pytest.fixture(scope="session")
+def tiny_teacher_dir(tmp_path_factory, default_splits) -> Path:
+    """A tiny randomly initialised BERT fine-tuned on the embedded default data (seconds)."""
+    from edgekit.train.loop import TrainConfig
+    from edgekit.train.teacher import train_teacher
+
+    out = tmp_path_factory.mktemp("models") / "tiny-teacher"
+    train_teacher(default_splits, out, backbone=TINY_BACKBONE,
+                  config=TrainConfig(epochs=12, learning_rate=1e-3, batch_size=16, max_length=64, patience=4),
+                  log=lambda m: None, progress=False)
+    return out
