@@ -2,8 +2,11 @@
 
 A stage writes its outputs under the run folder and, when it finishes, a marker
 ``.stages/NAME.json`` with its settings fingerprint and summary. A later run with the same
-settings reuses the stage; changed settings (or ``--fresh``) run it again. Later stages (students,
-conversion, benchmarks, report) register in :data:`STAGES` the same way.
+settings reuses the stage; changed settings (or ``--fresh``) run it again.
+
+Stages register with :func:`stage` and an ``order`` (data 10, teacher 20, students 30, convert 40,
+bench 50, report 60); the modules in :data:`STAGE_MODULES` are imported to collect them, so a room
+adds its stage in its own module and one line here.
 """
 
 from __future__ import annotations
@@ -57,17 +60,29 @@ class Stage:
     title: str
     run: Callable[[RunContext], dict]
     fingerprint: Callable[[RunSettings], dict]
+    order: int
 
 
-STAGES: list[Stage] = []
+STAGES: dict[str, Stage] = {}
+
+# Modules whose import registers more stages (students, conversion, benchmarks, report).
+STAGE_MODULES: tuple[str, ...] = ()
 
 
-def stage(name: str, title: str, fingerprint: Callable[[RunSettings], dict]):
+def stage(name: str, title: str, fingerprint: Callable[[RunSettings], dict], order: int):
     def deco(fn: Callable[[RunContext], dict]) -> Callable[[RunContext], dict]:
-        STAGES.append(Stage(name, title, fn, fingerprint))
+        STAGES[name] = Stage(name, title, fn, fingerprint, order)
         return fn
 
     return deco
+
+
+def ordered_stages() -> list[Stage]:
+    import importlib
+
+    for module in STAGE_MODULES:
+        importlib.import_module(module)
+    return sorted(STAGES.values(), key=lambda st: st.order)
 
 
 def _hash(obj: Any) -> str:
@@ -79,7 +94,7 @@ def _data_fp(s: RunSettings) -> dict:
     return {"data": s.data, "format": s.data_format, "seed": s.seed}
 
 
-@stage("data", "load, deduplicate and split the data", _data_fp)
+@stage("data", "load, deduplicate and split the data", _data_fp, order=10)
 def run_data(ctx: RunContext) -> dict:
     from .data import load_dataset, split_dataset
     from .data.default import load_default
@@ -97,7 +112,7 @@ def _teacher_fp(s: RunSettings) -> dict:
             "max_length": s.max_length, "batch_size": s.batch_size}
 
 
-@stage("teacher", "fine-tune the BERT teacher", _teacher_fp)
+@stage("teacher", "fine-tune the BERT teacher", _teacher_fp, order=20)
 def run_teacher(ctx: RunContext) -> dict:
     from .train.loop import TrainConfig
     from .train.teacher import train_teacher
@@ -119,7 +134,7 @@ def run_pipeline(settings: RunSettings, log: Callable[[str], None] = print,
     ctx.out.mkdir(parents=True, exist_ok=True)
     markers = ctx.out / ".stages"
     summary: dict[str, Any] = {"out": str(ctx.out), "stages": {}}
-    stages = [st for st in STAGES if only is None or st.name in only]
+    stages = [st for st in ordered_stages() if only is None or st.name in only]
     for i, st in enumerate(stages, start=1):
         fp = _hash(st.fingerprint(settings))
         marker = markers / f"{st.name}.json"
