@@ -303,6 +303,8 @@ def test_android_assets_errors_are_one_clear_line(tmp_path, tflite_file):
 def test_java_core_unit_tests_pass(tmp_path):
     missing = [what for what, ok in (("javac", shutil.which("javac")), ("java", shutil.which("java")),
                                      (str(JUNIT), JUNIT.is_file())) if not ok]
+    if missing and os.environ.get("EDGEKIT_REQUIRE_JAVA"):
+        pytest.fail(f"EDGEKIT_REQUIRE_JAVA is set but {', '.join(missing)} is missing")
     if missing:
         pytest.skip(f"Java core tests need {', '.join(missing)} (apt-get install default-jdk-headless junit4)")
     proc = subprocess.run(["bash", str(RUN_TESTS)], capture_output=True, text=True, timeout=300,
