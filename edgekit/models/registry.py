@@ -42,7 +42,7 @@ def get_family(name: str) -> ModelFamily:
 
 
 # Modules that register a family when imported (imported lazily: they import TensorFlow).
-FAMILY_MODULES = ("edgekit.models.bert",)
+FAMILY_MODULES = ("edgekit.models.bert", "edgekit.models.bilstm")
 
 
 def _load_builtin_families() -> None:

@@ -7,7 +7,14 @@ shortest length bucket that holds it (2-4x faster on short sentences), evaluates
 validation split after every epoch, keeps the best weights in memory and stops early.
 
 The loss is pluggable — ``loss_fn(logits, batch) -> per-example loss`` — so distillation reuses
-the loop with teacher targets carried in ``batch``.
+the loop with teacher targets carried in ``batch``:
+
+- ``extra_targets`` are per-example arrays sliced into every batch (``v[idx]``), or objects with a
+  ``take_batch(idx, length)`` method (:class:`BatchTarget`, e.g. per-token teacher hidden states stored
+  ragged) that return the batch already trimmed to the batch's length bucket.
+- ``forward_fn(inputs, training) -> dict`` replaces ``model(inputs)`` in the training step when the
+  loss needs more than logits (hidden states, embeddings); its ``"logits"`` entry is passed as
+  ``logits`` and the whole dict as ``batch["outputs"]``. It must use ``model``'s variables.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -23,6 +30,17 @@ from ..metrics import classification_report
 from .encode import Encoded
 
 LossFn = Callable[[Any, dict[str, Any]], Any]
+ForwardFn = Callable[[dict[str, Any], bool], dict[str, Any]]
+
+
+class BatchTarget(Protocol):
+    """A per-example target that assembles its own batches (e.g. ragged per-token arrays)."""
+
+    dtype: Any
+    tail_shape: tuple  # per-example shape after the length axis, e.g. (hidden,) for [B, L, hidden]
+
+    def take_batch(self, idx: np.ndarray, length: int) -> np.ndarray:
+        """The batch ``idx`` as ``[len(idx), length, *tail_shape]``."""
 
 
 @dataclass
@@ -121,6 +139,7 @@ def fit(
     extra_targets: dict[str, np.ndarray] | None = None,
     log: Callable[[str], None] = print,
     progress: bool = True,
+    forward_fn: ForwardFn | None = None,
 ) -> History:
     """Train ``model`` in place; on return it holds the weights of the best validation epoch."""
     import keras
@@ -141,15 +160,20 @@ def fit(
     batch_spec = {
         "token_ids": seq_spec, "padding_mask": seq_spec, "segment_ids": seq_spec,
         "labels": tf.TensorSpec([None], tf.int32), "sample_weight": tf.TensorSpec([None], tf.float32),
-        **{k: tf.TensorSpec([None, *v.shape[1:]], tf.as_dtype(v.dtype)) for k, v in extra_targets.items()},
+        **{k: _target_spec(v) for k, v in extra_targets.items()},
     }
 
     @tf.function(input_signature=[batch_spec], reduce_retracing=True)
     def train_step(batch):
         inputs = {k: batch[k] for k in ("token_ids", "padding_mask", "segment_ids")}
         with tf.GradientTape() as tape:
-            logits = model(inputs, training=True)
-            per_example = loss_fn(logits, batch)
+            if forward_fn is None:
+                logits = model(inputs, training=True)
+                per_example = loss_fn(logits, batch)
+            else:
+                outputs = forward_fn(inputs, training=True)
+                logits = outputs["logits"]
+                per_example = loss_fn(logits, {**batch, "outputs": outputs})
             loss = tf.reduce_sum(per_example * batch["sample_weight"]) / tf.reduce_sum(batch["sample_weight"])
         grads = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
@@ -172,7 +196,7 @@ def fit(
                 **train.inputs(idx, L),
                 "labels": train_labels[idx].astype(np.int32),
                 "sample_weight": weights[train_labels[idx]],
-                **{k: v[idx] for k, v in extra_targets.items()},
+                **{k: _take(v, idx, L) for k, v in extra_targets.items()},
             }
             losses.append(float(train_step(batch)))
             if hasattr(bar, "set_postfix") and s % 10 == 0:
@@ -204,6 +228,18 @@ def fit(
         for var, value in zip(model.weights, best_weights):
             var.assign(value)
     return history
+
+
+def _target_spec(value):
+    import tensorflow as tf
+
+    if hasattr(value, "take_batch"):
+        return tf.TensorSpec([None, None, *value.tail_shape], tf.as_dtype(value.dtype))
+    return tf.TensorSpec([None, *value.shape[1:]], tf.as_dtype(value.dtype))
+
+
+def _take(value, idx: np.ndarray, length: int) -> np.ndarray:
+    return value.take_batch(idx, length) if hasattr(value, "take_batch") else value[idx]
 
 
 def hard_label_loss(logits, batch):

@@ -1,0 +1,1 @@
+"""Distillation: students, losses, teacher-output cache, augmentation, sweeps."""

@@ -1,0 +1,228 @@
+"""One distillation run: teacher model dir + splits + student spec + loss recipe → student model dir.
+
+The transfer set is the training split, optionally grown by augmentation
+(:mod:`edgekit.distill.augment`). Original sentences keep their gold label for the hard loss;
+synthetic sentences take the teacher's argmax as their hard label. Teacher outputs come from the
+on-disk cache (:mod:`edgekit.distill.cache`), so a sweep runs the teacher once. The student is
+trained by the project's one training loop (:func:`edgekit.train.loop.fit`), and written as a
+model directory exactly like the teacher's (family, config, weights, vocab, labels, metrics.json),
+so the converters convert it the same way.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..data import Splits
+from ..errors import EdgekitError
+from ..train.loop import TrainConfig
+
+# Training defaults per student family (the CLI's "auto" values).
+FAMILY_TRAIN_DEFAULTS: dict[str, dict] = {
+    "bilstm": {"learning_rate": 2e-3, "epochs": 12, "patience": 3, "batch_size": 32},
+    "bert": {"learning_rate": 8e-5, "epochs": 5, "patience": 2, "batch_size": 32},
+}
+
+
+@dataclass
+class DistillSettings:
+    student: str = "bilstm"
+    loss: str = "hard,kl"
+    temperature: float = 2.0
+    alpha: float = 0.5
+    layer_map: list[tuple[int, int]] | None = None  # None: student layer s ↔ the teacher layer that initialised it
+    augment: str | None = None  # None/"none", "tang" or "mask=0.1,ngram=0.25,swap=0.1"
+    augment_multiplier: int = 1
+    augment_seed: int = 0
+    train: TrainConfig = field(default_factory=TrainConfig)
+    cache_dir: str | None = None
+    name: str = "student"
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["train"] = self.train.to_dict()
+        return d
+
+
+def train_config_for(family: str, **overrides) -> TrainConfig:
+    """The family's training defaults, with every non-None override applied."""
+    base = {**FAMILY_TRAIN_DEFAULTS.get(family, {}), **{k: v for k, v in overrides.items() if v is not None}}
+    return TrainConfig(**base)
+
+
+@dataclass
+class DistillResult:
+    model_dir: Path
+    metrics: dict
+
+    def summary(self) -> dict:
+        m = self.metrics
+        return {
+            "student": m["student"]["spec"], "family": m["family"], "loss": m["loss"]["text"],
+            "temperature": m["loss"]["temperature"], "alpha": m["settings"]["alpha"],
+            "augment": m["transfer_set"]["augment"], "transfer_size": m["transfer_set"]["size"],
+            "val_macro_f1": m["validation"]["macro_f1"], "val_accuracy": m["validation"]["accuracy"],
+            "test_macro_f1": m["test"]["macro_f1"], "test_accuracy": m["test"]["accuracy"],
+            "params": m["params"], "keras_bytes": m.get("keras_bytes"),
+            "train_seconds": m["history"]["train_seconds"], "best_epoch": m["history"]["best_epoch"],
+            "teacher_test_macro_f1": m["teacher"]["test"]["macro_f1"],
+            "teacher_val_macro_f1": m["teacher"]["validation"]["macro_f1"],
+            "model_dir": str(self.model_dir),
+        }
+
+
+def distill(
+    teacher_dir: str | Path,
+    splits: Splits,
+    out_dir: str | Path | None,
+    settings: DistillSettings,
+    log: Callable[[str], None] = print,
+    progress: bool = True,
+) -> DistillResult:
+    """Train one student from the teacher; write it to ``out_dir`` (skipped when None)."""
+    import keras
+
+    from ..metrics import classification_report
+    from ..models.modeldir import WEIGHTS_NAME, load_model_dir, save_model_dir
+    from ..train.encode import encode_texts
+    from ..train.loop import evaluate, fit
+    from .augment import augment_texts, parse_augment
+    from .cache import teacher_fingerprint, teacher_outputs
+    from .features import feature_forward
+    from .losses import make_recipe
+    from .students import build_student, parse_student
+
+    t_start = time.perf_counter()
+    teacher = load_model_dir(teacher_dir)
+    labels = teacher.labels
+    if list(splits.train.labels) != labels:
+        raise EdgekitError(f"teacher labels {labels} differ from the data's {list(splits.train.labels)}")
+    cfg = settings.train
+    max_length = cfg.max_length or teacher.max_length
+    spec = parse_student(settings.student)
+    keras.utils.set_random_seed(cfg.seed)
+    student = build_student(spec, teacher.model, len(labels), len(teacher.tokenizer.vocab))
+    _init_student_embeddings(student, teacher, spec)
+
+    layer_map = settings.layer_map
+    if layer_map is None and student.teacher_layers is not None:
+        layer_map = list(enumerate(student.teacher_layers))
+    recipe = make_recipe(settings.loss, settings.alpha, settings.temperature, layer_map or ())
+    if "hidden" in recipe.student_needs and student.family == "bert":
+        k = len(student.teacher_layers or [])
+        bad = [s for s, _ in recipe.context.layer_map if not 0 <= s < k]
+        if bad:
+            raise EdgekitError(f"layer map names student layers {bad}; the student has 0..{k - 1}")
+
+    # transfer set (+ augmentation) and teacher outputs, cached
+    aug_cfg = parse_augment(settings.augment, settings.augment_multiplier, settings.augment_seed)
+    aug = augment_texts(splits.train.texts, aug_cfg)
+    enc = {"train": encode_texts(teacher.tokenizer, aug.texts, max_length),
+           "validation": encode_texts(teacher.tokenizer, splits.validation.texts, max_length),
+           "test": encode_texts(teacher.tokenizer, splits.test.texts, max_length)}
+    cache_kw = {"cache_dir": settings.cache_dir, "log": log}
+    t_out = teacher_outputs(teacher, aug.texts, enc["train"], hidden_layers=recipe.teacher_layers,
+                            embeddings="embeddings" in recipe.teacher_needs, **cache_kw)
+    gold = np.asarray(splits.train.label_ids, np.int32)
+    train_labels = np.concatenate([gold, t_out.logits[aug.num_original:].argmax(-1).astype(np.int32)])
+    teacher_reports = {}
+    for part in ("validation", "test"):
+        texts = getattr(splits, part).texts
+        lg = teacher_outputs(teacher, texts, enc[part], **cache_kw).logits
+        teacher_reports[part] = classification_report(getattr(splits, part).label_ids, lg.argmax(-1), labels)
+
+    forward = None
+    if recipe.student_needs - {"logits"}:
+        forward = feature_forward(student.model, student.family, recipe.student_needs)
+    targets = {k: v for k, v in t_out.targets().items() if k != "teacher_logits" or "logits" in recipe.teacher_needs}
+
+    def loss_fn(logits, batch):
+        return recipe.per_example(batch.get("outputs") or {"logits": logits}, batch)
+
+    log(f"student {spec.label}: {student.family}, {student.model.count_params():,} params; loss {recipe.describe()}; "
+        f"transfer set {len(aug.texts)} ({aug.num_original} original)")
+    history = fit(student.model, enc["train"], train_labels, enc["validation"],
+                  np.asarray(splits.validation.label_ids, np.int32), labels, replace(cfg, max_length=max_length),
+                  loss_fn=loss_fn, extra_targets=targets, log=log, progress=progress, forward_fn=forward)
+    reports = {part: evaluate(student.model, enc[part], np.asarray(getattr(splits, part).label_ids), labels,
+                              cfg.eval_batch_size) for part in ("validation", "test")}
+    log(f"student {spec.label}: val macro-F1 {reports['validation']['macro_f1']:.4f}, test macro-F1 "
+        f"{reports['test']['macro_f1']:.4f} (teacher {teacher_reports['test']['macro_f1']:.4f})")
+
+    from ..models.registry import get_family
+
+    family = get_family(student.family)
+    metrics = {
+        "model": settings.name,
+        "family": student.family,
+        "role": "student",
+        "student": {"spec": spec.label, "options": spec.options, "teacher_layers": student.teacher_layers,
+                    "strategy": student.strategy, "init": student.init,
+                    "describe": family.describe(student.model)},
+        "teacher": {"model_dir": str(teacher.path), "fingerprint": teacher_fingerprint(teacher.path)[:16],
+                    "validation": teacher_reports["validation"], "test": teacher_reports["test"],
+                    "params": int(teacher.model.count_params())},
+        "loss": recipe.to_dict(),
+        "settings": settings.to_dict(),
+        "transfer_set": {"size": len(aug.texts), "original": aug.num_original, "augment": aug_cfg.to_dict(),
+                         "teacher_cache": t_out.key, "teacher_cache_hit": not t_out.computed,
+                         "synthetic_teacher_label_counts": np.bincount(train_labels[aug.num_original:],
+                                                                      minlength=len(labels)).tolist()},
+        "params": int(student.model.count_params()),
+        "train_config": cfg.to_dict(),
+        "history": history.to_dict(),
+        "validation": reports["validation"],
+        "test": reports["test"],
+        "data": splits.info,
+        "total_seconds": round(time.perf_counter() - t_start, 2),
+    }
+    if out_dir is None:
+        return DistillResult(Path(""), metrics)
+    from ..fsutil import atomic_write_json
+    from ..models.modeldir import METRICS_NAME
+    from ..plots import training_curves
+
+    out = save_model_dir(
+        out_dir, model=student.model, family=student.family, config=family.config_of(student.model),
+        labels=labels, vocab=teacher.tokenizer.vocab, tokenizer_settings=teacher.tokenizer.settings,
+        max_length=max_length,
+        extra_meta={"name": settings.name, "role": "student", "source_checkpoint": str(teacher.path),
+                    "teacher": metrics["teacher"]["model_dir"], "student_spec": spec.label,
+                    "loss": recipe.to_dict(), "data": {"dataset": splits.info.get("dataset"),
+                                                       "sha256": splits.info.get("sha256")}},
+        metrics=metrics,
+        write_curves=lambda p: training_curves(history.epochs, p, title=f"{settings.name} ({spec.label})"),
+    )
+    metrics["keras_bytes"] = (out / WEIGHTS_NAME).stat().st_size
+    atomic_write_json(out / METRICS_NAME, metrics)
+    return DistillResult(out, metrics)
+
+
+def _init_student_embeddings(student, teacher, spec) -> None:
+    """BiLSTM option ``embedding_init=pca`` (default): the teacher's WordPiece embeddings projected on
+    their top principal components to the student's width — offline, no external word vectors."""
+    if student.family != "bilstm":
+        return
+    how = str(spec.options.get("embedding_init", "pca"))
+    if how == "random":
+        student.init = {"embedding": "random"}
+        return
+    if how != "pca":
+        raise EdgekitError(f"embedding_init must be pca or random, got {how!r}")
+    if teacher.family != "bert":
+        raise EdgekitError("embedding_init=pca needs a BERT teacher")
+    table = teacher.model.backbone.get_layer("token_embedding").get_weights()[0].astype(np.float64)
+    emb = student.model.get_layer("embedding")
+    width = emb.output_dim
+    centred = table - table.mean(axis=0)
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)
+    proj = centred @ vt[:width].T
+    proj *= 0.05 * np.sqrt(3) / proj.std()  # the scale of Keras' default uniform(-0.05, 0.05) init
+    emb.set_weights([proj.astype(np.float32)])
+    explained = float((s[:width] ** 2).sum() / (s ** 2).sum())
+    student.init = {"embedding": "teacher_pca", "explained_variance": round(explained, 4)}
