@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "edgekit.cli.train_cmds",
     "edgekit.cli.run_cmd",
     "edgekit.cli.android_cmds",
+    "edgekit.cli.distill_cmds",
 )
 
 

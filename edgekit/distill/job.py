@@ -22,10 +22,10 @@ from ..data import Splits
 from ..errors import EdgekitError
 from ..train.loop import TrainConfig
 
-# Training defaults per student family (the CLI's "auto" values).
+# Training defaults per student family (the CLI's "auto" values); max_length 0 = the teacher's.
 FAMILY_TRAIN_DEFAULTS: dict[str, dict] = {
-    "bilstm": {"learning_rate": 2e-3, "epochs": 12, "patience": 3, "batch_size": 32},
-    "bert": {"learning_rate": 8e-5, "epochs": 5, "patience": 2, "batch_size": 32},
+    "bilstm": {"learning_rate": 2e-3, "epochs": 12, "patience": 3, "batch_size": 32, "max_length": 0},
+    "bert": {"learning_rate": 8e-5, "epochs": 5, "patience": 2, "batch_size": 32, "max_length": 0},
 }
 
 

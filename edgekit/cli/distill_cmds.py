@@ -1,0 +1,203 @@
+"""``edgekit distill``, ``edgekit sweep`` and ``edgekit distill-benchmark``."""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Callable
+
+import click
+
+from .options import load_splits, splits_options
+
+
+def _floats(value: str | None) -> list[float] | None:
+    from ..errors import EdgekitError
+
+    if not value:
+        return None
+    try:
+        return [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise EdgekitError(f"expected comma-separated numbers, got {value!r}") from None
+
+
+def distill_options(fn: Callable) -> Callable:
+    """Student, loss, augmentation and training options shared by distill and sweep."""
+    options = [
+        click.option("--teacher", "teacher_dir", required=True, type=click.Path(file_okay=False),
+                     help="Teacher model directory (from 'edgekit train teacher')."),
+        click.option("--student", default="bilstm", show_default=True,
+                     help="bilstm[:embedding_dim=64,lstm_units=128,dropout=0.5,embedding_init=pca|random] or "
+                          "bert[:layers=3,strategy=first|last|skip|truncate] or bert:layers=2,4,5 (explicit "
+                          "0-based teacher layers)."),
+        click.option("--loss", default="hard,kl", show_default=True,
+                     help="Comma-separated terms, each name[=weight]: hard, kl, logit_mse, hidden_mse, hidden_cos, "
+                          "embedding_mse. Without weights: hard gets 1-alpha, the soft logit term alpha, feature "
+                          "terms 1."),
+        click.option("--alpha", default=0.5, show_default=True, type=float,
+                     help="Weight of the SOFT loss; the hard-label loss gets 1-alpha (alpha=1: pure distillation)."),
+        click.option("--layer-map", default=None,
+                     help="student:teacher hidden-layer pairs for hidden losses, e.g. 0:1,1:3,2:5 "
+                          "(default: the teacher layer that initialised each student layer)."),
+        click.option("--augment", default="none", show_default=True,
+                     help="Transfer-set augmentation: none, tang (mask=0.1,swap=0.1,ngram=0.25) or explicit "
+                          "rules like mask=0.1,ngram=0.25,swap=0.1,delete=0.05."),
+        click.option("--augment-multiplier", default=1, show_default=True, type=int,
+                     help="Transfer set size as a multiple of the training split (synthetic sentences are "
+                          "labelled by the teacher)."),
+        click.option("--augment-seed", default=0, show_default=True, type=int),
+        click.option("--epochs", default=None, type=int, help="Default per family: bilstm 12, bert 5."),
+        click.option("--batch-size", default=None, type=int, help="Default 32."),
+        click.option("--lr", "learning_rate", default=None, type=float, help="Default per family: bilstm 2e-3, bert 8e-5."),
+        click.option("--patience", default=None, type=int, help="Default per family: bilstm 3, bert 2."),
+        click.option("--max-length", default=None, type=int, help="Default: the teacher's."),
+        click.option("--seed", default=42, show_default=True, type=int),
+        click.option("--cache-dir", default=None, type=click.Path(file_okay=False),
+                     help="Teacher-output cache (default: $EDGEKIT_CACHE_DIR or ~/.cache/edgekit)."),
+    ]
+    return functools.reduce(lambda f, opt: opt(f), reversed(options), splits_options(fn))
+
+
+def _settings(student, loss, alpha, temperature, layer_map, augment, augment_multiplier, augment_seed, epochs,
+              batch_size, learning_rate, patience, max_length, seed, cache_dir, name):
+    from ..distill.augment import parse_augment
+    from ..distill.job import DistillSettings, train_config_for
+    from ..distill.losses import make_recipe, parse_layer_map
+    from ..distill.students import parse_student
+    from ..errors import EdgekitError
+
+    spec = parse_student(student)  # fail early on a bad spec, before loading anything heavy
+    make_recipe(loss, alpha, temperature or 1.0)
+    parse_augment(augment, augment_multiplier, augment_seed)
+    if (epochs is not None and epochs < 1) or (batch_size is not None and batch_size < 1):
+        raise EdgekitError("--epochs and --batch-size must be >= 1")
+    train = train_config_for(spec.family, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                             patience=patience, max_length=max_length, seed=seed)
+    return DistillSettings(student=student, loss=loss, temperature=temperature or 1.0, alpha=alpha,
+                           layer_map=parse_layer_map(layer_map), augment=augment,
+                           augment_multiplier=augment_multiplier, augment_seed=augment_seed, train=train,
+                           cache_dir=cache_dir, name=name)
+
+
+@click.command("distill")
+@distill_options
+@click.option("--temperature", "-T", default=2.0, show_default=True, type=float, help="Softmax temperature of kl.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Student model directory.")
+@click.option("--name", default="student", show_default=True)
+@click.option("--result-json", type=click.Path(dir_okay=False), default=None, help="Also write a one-record summary.")
+def distill_cmd(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding,
+                teacher_dir, student, loss, alpha, layer_map, augment, augment_multiplier, augment_seed, epochs,
+                batch_size, learning_rate, patience, max_length, seed, cache_dir, temperature, out_dir, name,
+                result_json) -> None:
+    """Distill the teacher into a BiLSTM or a shallow BERT; writes a model directory like the teacher's.
+
+    \b
+    Examples (Financial PhraseBank 75Agree, same split as the teacher):
+      edgekit distill --teacher runs/teacher-fpb75 --data ../shared/data/financial_phrasebank/Sentences_75Agree.txt \\
+          --student bilstm --loss hard,kl -T 2 --alpha 0.7 --augment tang --augment-multiplier 8 --out runs/bilstm
+      edgekit distill --teacher runs/teacher-fpb75 --data ... --student bert:layers=3,strategy=skip \\
+          --loss hard,kl,hidden_mse --out runs/bert3
+    """
+    from ..distill.job import distill
+    from ..fsutil import atomic_write_json
+    from ..provenance import stamp
+
+    settings = _settings(student, loss, alpha, temperature, layer_map, augment, augment_multiplier, augment_seed,
+                         epochs, batch_size, learning_rate, patience, max_length, seed, cache_dir, name)
+    splits = load_splits(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding)
+    result = distill(teacher_dir, splits, out_dir, settings, log=lambda m: click.echo(m, err=True))
+    s = result.summary()
+    click.echo(f"{s['student']} → {result.model_dir}: val macro-F1 {s['val_macro_f1']:.4f}, test macro-F1 "
+               f"{s['test_macro_f1']:.4f} (teacher {s['teacher_test_macro_f1']:.4f}), {s['params']:,} params, "
+               f"{s['train_seconds']:.0f}s")
+    if result_json:
+        atomic_write_json(result_json, {"kind": "edgekit-distill-result", **s, **stamp()})
+        click.echo(f"result → {result_json}")
+
+
+@click.command("sweep")
+@distill_options
+@click.option("--temperatures", default=None,
+              help="Comma-separated T grid (default: bilstm 1,2,5; bert 1,2,3).")
+@click.option("--alphas", default=None, help="Comma-separated alpha grid (default: bilstm 0.3,0.5,0.7; bert 0.2,0.5,0.8).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Sweep folder (points/*.json, sweep.json, sweep.md, heatmap.png). Rerun to resume.")
+@click.option("--executor", type=click.Choice(["in-process"]), default="in-process", show_default=True)
+@click.option("--no-models", is_flag=True, help="Do not keep each point's student model directory.")
+def sweep_cmd(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding, teacher_dir,
+              student, loss, alpha, layer_map, augment, augment_multiplier, augment_seed, epochs, batch_size,
+              learning_rate, patience, max_length, seed, cache_dir, temperatures, alphas, out_dir, executor,
+              no_models) -> None:
+    """Distill at every temperature × alpha of a grid; best point by validation macro-F1.
+
+    Each finished point is a JSON file; rerunning the same command after an interruption continues
+    with the unfinished points. (--alpha is ignored: the grid sets it.)
+    """
+    from ..distill.executor import EXECUTORS
+    from ..distill.sweep import run_sweep
+
+    settings = _settings(student, loss, alpha, 1.0, layer_map, augment, augment_multiplier, augment_seed, epochs,
+                         batch_size, learning_rate, patience, max_length, seed, cache_dir, "sweep")
+    splits = load_splits(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding)
+    log = lambda m: click.echo(m, err=True)  # noqa: E731
+    summary = run_sweep(teacher_dir, splits, out_dir, settings, _floats(temperatures), _floats(alphas),
+                        executor=EXECUTORS[executor](log), keep_models=not no_models, log=log)
+    if summary["points"]:
+        click.echo((_read(out_dir, "sweep.md")))
+    best = summary["best"]
+    if best:
+        click.echo(f"best (validation macro-F1): T={best['temperature']:g} alpha={best['alpha']:g} → val "
+                   f"{best['val_macro_f1']:.4f}, test {best['test_macro_f1']:.4f}")
+    if summary["failures"]:
+        from ..errors import EdgekitError
+
+        raise EdgekitError(f"{len(summary['failures'])} point(s) failed: "
+                           + "; ".join(f"{i}: {e}" for i, e in summary["failures"]))
+
+
+def _read(out_dir, name):
+    from pathlib import Path
+
+    return (Path(out_dir) / name).read_text()
+
+
+@click.command("distill-benchmark")
+@splits_options
+@click.option("--teacher", "teacher_dir", required=True, type=click.Path(file_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Benchmark folder (points, models, benchmark.json, benchmark.md). Rerun to resume.")
+@click.option("--only", default=None, help="Comma-separated run ids (default: all; see benchmark.py).")
+@click.option("--bilstm-epochs", default=None, type=int)
+@click.option("--bert-epochs", default=None, type=int)
+@click.option("--seed", default=42, show_default=True, type=int)
+@click.option("--cache-dir", default=None, type=click.Path(file_okay=False))
+@click.option("--result-json", type=click.Path(dir_okay=False), default=None,
+              help="Also copy benchmark.json here (e.g. results/distill-fpb75.json).")
+def benchmark_cmd(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding,
+                  teacher_dir, out_dir, only, bilstm_epochs, bert_epochs, seed, cache_dir, result_json) -> None:
+    """Teacher vs BiLSTM (hard/distilled, ± augmentation) vs shallow BERT (3/2 layers, two inits).
+
+    \b
+      edgekit distill-benchmark --teacher runs/teacher-fpb75 \\
+          --data ../shared/data/financial_phrasebank/Sentences_75Agree.txt --out runs/distill-fpb75 \\
+          --result-json results/distill-fpb75.json
+    """
+    from ..distill.benchmark import run_benchmark
+    from ..fsutil import atomic_write_json
+
+    splits = load_splits(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding)
+    result = run_benchmark(teacher_dir, splits, out_dir, epochs={"bilstm": bilstm_epochs, "bert": bert_epochs},
+                           only=[s.strip() for s in only.split(",")] if only else None, seed=seed,
+                           cache_dir=cache_dir, log=lambda m: click.echo(m, err=True))
+    click.echo(_read(out_dir, "benchmark.md"))
+    if result_json:
+        atomic_write_json(result_json, result)
+        click.echo(f"result → {result_json}")
+    click.echo(json.dumps({"commit": result["git_commit"], "complete": result["complete"]}))
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(distill_cmd)
+    cli.add_command(sweep_cmd)
+    cli.add_command(benchmark_cmd)

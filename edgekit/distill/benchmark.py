@@ -1,0 +1,141 @@
+"""The distillation benchmark: the teacher and a fixed list of students on one split.
+
+``edgekit distill-benchmark --teacher DIR --data FILE --out DIR`` runs every entry of
+:data:`BENCH_RUNS` (resumable: each is a point of :mod:`edgekit.distill.executor`), then prints a
+table and writes ``benchmark.json`` (every record, the teacher row, the targets and whether they
+were met, the commit via :func:`edgekit.provenance.stamp`) and ``benchmark.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..data import Splits
+from ..fsutil import atomic_write_json, atomic_write_text
+from .executor import Executor, PointTask
+from .job import DistillSettings, train_config_for
+from .sweep import ensure_split, run_tasks
+
+
+@dataclass(frozen=True)
+class BenchRun:
+    id: str
+    title: str
+    student: str
+    loss: str
+    temperature: float = 2.0
+    alpha: float = 0.5
+    augment: str | None = None
+    multiplier: int = 1
+
+
+AUG_MULTIPLIER = 8
+BENCH_RUNS: tuple[BenchRun, ...] = (
+    BenchRun("bilstm-hard", "BiLSTM, hard labels only", "bilstm", "hard"),
+    BenchRun("bilstm-hard-aug", f"BiLSTM, hard labels only, augmented ×{AUG_MULTIPLIER} (teacher-labelled)",
+             "bilstm", "hard", augment="tang", multiplier=AUG_MULTIPLIER),
+    BenchRun("bilstm-kd", "BiLSTM, distilled (hard + KL)", "bilstm", "hard,kl", 2.0, 0.7),
+    BenchRun("bilstm-kd-aug", f"BiLSTM, distilled (hard + KL), augmented ×{AUG_MULTIPLIER}", "bilstm", "hard,kl",
+             2.0, 0.7, "tang", AUG_MULTIPLIER),
+    BenchRun("bert3-truncate", "BERT 3 layers, truncated teacher (layers 0-2), hard labels only",
+             "bert:layers=3,strategy=truncate", "hard"),
+    BenchRun("bert3-skip-kd", "BERT 3 layers from teacher layers 1,3,5 (skip), hard + KL + hidden MSE",
+             "bert:layers=3,strategy=skip", "hard,kl,hidden_mse", 2.0, 0.5),
+    BenchRun("bert3-first-kd", "BERT 3 layers from teacher layers 0,1,2 (first), hard + KL + hidden MSE",
+             "bert:layers=3,strategy=first", "hard,kl,hidden_mse", 2.0, 0.5),
+    BenchRun("bert2-skip-kd", "BERT 2 layers from teacher layers 2,5 (skip), hard + KL + hidden MSE",
+             "bert:layers=2,strategy=skip", "hard,kl,hidden_mse", 2.0, 0.5),
+    BenchRun("bert2-first-kd", "BERT 2 layers from teacher layers 0,1 (first), hard + KL + hidden MSE",
+             "bert:layers=2,strategy=first", "hard,kl,hidden_mse", 2.0, 0.5),
+)
+
+# Targets from the issue: points of test macro-F1 below the teacher.
+TARGETS = {"bilstm": 0.04, "bert3": 0.02}
+
+
+def bench_tasks(teacher_dir: Path, split_dir: Path, out: Path, runs=BENCH_RUNS, epochs: dict | None = None,
+                seed: int = 42, cache_dir: str | None = None) -> list[PointTask]:
+    tasks = []
+    for run in runs:
+        family = run.student.split(":")[0]
+        train = train_config_for(family, epochs=(epochs or {}).get(family), seed=seed)
+        settings = DistillSettings(student=run.student, loss=run.loss, temperature=run.temperature, alpha=run.alpha,
+                                   augment=run.augment, augment_multiplier=run.multiplier, train=train,
+                                   cache_dir=cache_dir, name=run.id)
+        tasks.append(PointTask(id=run.id, teacher_dir=str(teacher_dir.resolve()), split_dir=str(split_dir.resolve()),
+                               settings=settings.to_dict(), result_path=str(out / "points" / f"{run.id}.json"),
+                               model_dir=str(out / "models" / run.id), tags={"title": run.title}))
+    return tasks
+
+
+def teacher_row(teacher_dir: Path, records: list[dict]) -> dict:
+    meta = json.loads((teacher_dir / "edgekit_model.json").read_text())
+    row = {"id": "teacher", "title": f"teacher ({meta.get('source_checkpoint', meta['family'])})",
+           "params": meta.get("params"), "keras_bytes": (teacher_dir / "model.weights.h5").stat().st_size}
+    if records:  # measured by the students' runs on exactly this split (cached teacher logits)
+        row["val_macro_f1"] = records[0]["teacher_val_macro_f1"]
+        row["test_macro_f1"] = records[0]["teacher_test_macro_f1"]
+    return row
+
+
+def check_targets(teacher: dict, records: list[dict]) -> dict:
+    t = teacher.get("test_macro_f1")
+    out = {}
+    if t is None:
+        return out
+    bilstm = [r for r in records if r["family"] == "bilstm"]
+    bert3 = [r for r in records if r["id"].startswith("bert3")]
+    for name, rows in (("bilstm", bilstm), ("bert3", bert3)):
+        if not rows:
+            continue
+        best = max(rows, key=lambda r: r["val_macro_f1"])  # chosen by validation, judged on test
+        need = t - TARGETS[name]
+        out[name] = {"chosen_by_val": best["id"], "test_macro_f1": best["test_macro_f1"], "needed": round(need, 4),
+                     "met": best["test_macro_f1"] >= need,
+                     "best_test_any": max(r["test_macro_f1"] for r in rows)}
+    return out
+
+
+def markdown(teacher: dict, records: list[dict], targets: dict) -> str:
+    def mb(b):
+        return f"{b / 1e6:.1f} MB" if b else "–"
+
+    lines = ["| model | val macro-F1 | test macro-F1 | Δ test vs teacher | params | Keras size | train s |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    t = teacher.get("test_macro_f1")
+    lines.append(f"| {teacher['title']} | {teacher.get('val_macro_f1', float('nan')):.4f} | {t:.4f} | – | "
+                 f"{teacher['params']:,} | {mb(teacher['keras_bytes'])} | – |" if t is not None else
+                 f"| {teacher['title']} | – | – | – | {teacher['params']:,} | {mb(teacher['keras_bytes'])} | – |")
+    for r in records:
+        delta = f"{100 * (r['test_macro_f1'] - t):+.1f} pt" if t is not None else "–"
+        lines.append(f"| {r['title']} | {r['val_macro_f1']:.4f} | {r['test_macro_f1']:.4f} | {delta} | "
+                     f"{r['params']:,} | {mb(r.get('keras_bytes'))} | {r['train_seconds']:.0f} |")
+    for name, tg in targets.items():
+        lines.append("")
+        lines.append(f"Target {name}: test macro-F1 ≥ {tg['needed']:.4f} — {tg['chosen_by_val']} (chosen by validation) "
+                     f"reached {tg['test_macro_f1']:.4f}: **{'met' if tg['met'] else 'not met'}**.")
+    return "\n".join(lines) + "\n"
+
+
+def run_benchmark(teacher_dir: str | Path, splits: Splits, out: str | Path, *, epochs: dict | None = None,
+                  only: list[str] | None = None, executor: Executor | None = None, seed: int = 42,
+                  cache_dir: str | None = None, log: Callable[[str], None] = print) -> dict:
+    from ..provenance import stamp
+
+    out, teacher_dir = Path(out), Path(teacher_dir)
+    runs = [r for r in BENCH_RUNS if only is None or r.id in only]
+    split_dir = ensure_split(splits, out)
+    tasks = bench_tasks(teacher_dir, split_dir, out, runs, epochs, seed, cache_dir)
+    records, failures = run_tasks(tasks, executor, log=log)
+    teacher = teacher_row(teacher_dir, records)
+    targets = check_targets(teacher, records)
+    result = {"kind": "edgekit-distill-benchmark", "dataset": splits.info.get("dataset"),
+              "split_sha256": splits.info.get("sha256"), "teacher": teacher, "students": records,
+              "targets": targets, "failures": failures, "complete": len(records) == len(tasks), **stamp()}
+    atomic_write_json(out / "benchmark.json", result)
+    atomic_write_text(out / "benchmark.md", markdown(teacher, records, targets))
+    return result
+

@@ -1,0 +1,115 @@
+"""Points of a sweep (or benchmark) and the executors that run them.
+
+A :class:`PointTask` is plain data (JSON-able): which teacher, which saved split, which distillation
+settings, where the result goes. :func:`run_point` is an importable top-level function that runs
+one task and writes its result JSON atomically — so any engine that can ship a JSON task to a
+worker sharing the output folder can run it. :class:`InProcessExecutor` runs the tasks one after
+another in this process; a distributed engine implements the same ``run(fn, tasks)`` method
+(submit every task, yield each ``(task, result or exception)`` as it completes).
+
+Resume: :func:`pending` drops tasks whose result file exists with the same task hash, so a sweep
+killed mid-way continues at the first unfinished point and never redoes a finished one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Protocol
+
+from ..fsutil import atomic_write_json
+
+
+@dataclass(frozen=True)
+class PointTask:
+    id: str
+    teacher_dir: str
+    split_dir: str
+    settings: dict  # DistillSettings.to_dict()
+    result_path: str
+    model_dir: str | None = None  # where the student model dir goes (None: not kept)
+    tags: dict = field(default_factory=dict)  # grid coordinates etc., copied into the result
+
+    @property
+    def hash(self) -> str:
+        payload = {"teacher": self.teacher_dir, "split": self.split_dir, "settings": self.settings,
+                   "tags": self.tags}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "PointTask":
+        return cls(**d)
+
+
+PointFn = Callable[[PointTask], dict]
+
+
+class Executor(Protocol):
+    def run(self, fn: PointFn, tasks: list[PointTask]) -> Iterator[tuple[PointTask, dict | BaseException]]:
+        """Run ``fn`` on every task; yield each task with its result (or the exception it raised)."""
+
+
+class InProcessExecutor:
+    """Sequential, in this process. Errors are yielded, not raised (the other points still run);
+    KeyboardInterrupt stops the run (finished points are already on disk)."""
+
+    name = "in-process"
+
+    def __init__(self, log: Callable[[str], None] = print):
+        self.log = log
+
+    def run(self, fn: PointFn, tasks: list[PointTask]) -> Iterator[tuple[PointTask, dict | BaseException]]:
+        for i, task in enumerate(tasks, 1):
+            self.log(f"[{i}/{len(tasks)}] point {task.id}")
+            try:
+                yield task, fn(task)
+            except Exception as exc:  # noqa: BLE001 — reported per point
+                self.log(f"point {task.id} failed: {type(exc).__name__}: {exc}")
+                self.log(traceback.format_exc(limit=3))
+                yield task, exc
+
+
+EXECUTORS: dict[str, Callable[..., Executor]] = {"in-process": InProcessExecutor}
+
+
+def load_result(task: PointTask) -> dict | None:
+    path = Path(task.result_path)
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return record if record.get("task_hash") == task.hash and record.get("status") == "done" else None
+
+
+def pending(tasks: list[PointTask]) -> list[PointTask]:
+    return [t for t in tasks if load_result(t) is None]
+
+
+def run_point(task: PointTask) -> dict:
+    """Run one distillation point and write its result record (atomically) to ``task.result_path``."""
+    from ..data import Splits
+    from ..provenance import stamp
+    from ..train.loop import TrainConfig
+    from .job import DistillSettings, distill
+
+    s = dict(task.settings)
+    s["train"] = TrainConfig(**s["train"])
+    if s.get("layer_map") is not None:
+        s["layer_map"] = [tuple(p) for p in s["layer_map"]]
+    settings = DistillSettings(**s)
+    splits = Splits.load(task.split_dir)
+    result = distill(task.teacher_dir, splits, task.model_dir, settings, log=lambda m: None, progress=False)
+    record = {"id": task.id, "status": "done", "task_hash": task.hash, **task.tags, **result.summary(),
+              "history": result.metrics["history"]["epochs"], **stamp()}
+    if not task.model_dir:
+        record.pop("model_dir", None)
+    atomic_write_json(task.result_path, record)
+    return record
