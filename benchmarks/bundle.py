@@ -99,6 +99,57 @@ class Bundle:
         return self.buckets[-1]
 
 
+class SignatureModel:
+    """A .tflite file with one ``[1, L]`` signature per bucket, loaded into an interpreter.
+
+    What :class:`BundleModel` runs, usable on its own for a file that is not in a bundle yet (the
+    converters' parity gate). An int8 logits output is dequantized with its scale and zero point.
+    """
+
+    def __init__(self, path: str | Path, signatures: list[str], threads: int = 1, runtime: Runtime | None = None,
+                 input_names: list[str] | None = None, output_name: str = "logits") -> None:
+        self.path = Path(path)
+        self.runtime = runtime or select_runtime()
+        try:
+            self.interpreter = self.runtime.interpreter_cls(model_path=str(self.path), num_threads=threads)
+        except (ValueError, RuntimeError) as exc:
+            first = (str(exc).strip().splitlines() or ["unreadable model"])[0]
+            raise BundleError(f"{self.path}: cannot load with {self.runtime.name} ({first})") from None
+        available = set(self.interpreter.get_signature_list())
+        self.runners: dict[str, Any] = {}
+        self._dequant: dict[str, tuple[float, int] | None] = {}
+        for signature in signatures:
+            if signature not in available:
+                raise BundleError(f"{self.path}: no signature {signature!r} (has {sorted(available)})")
+            try:
+                runner = self.interpreter.get_signature_runner(signature)
+            except (ValueError, RuntimeError) as exc:
+                first = (str(exc).strip().splitlines() or ["cannot prepare"])[0]
+                raise BundleError(f"{self.path}: signature {signature!r} does not load ({first})") from None
+            self.runners[signature] = runner
+            self._dequant[signature] = None
+            try:
+                detail = runner.get_output_details()[output_name]
+                if np.dtype(detail["dtype"]) in (np.int8, np.int16, np.uint8):
+                    scale, zero = detail["quantization"]
+                    self._dequant[signature] = (float(scale), int(zero))
+            except (AttributeError, KeyError):
+                pass
+        self.output_name = output_name
+        self.input_names = list(input_names or ("ids", "mask", "segment_ids"))
+
+    def run(self, signature: str, ids: np.ndarray, mask: np.ndarray, segment_ids: np.ndarray) -> np.ndarray:
+        """Logits ``[num_labels]`` (float32) for one example already encoded at the bucket's length."""
+        feeds = {"ids": ids, "mask": mask, "segment_ids": segment_ids}
+        out = self.runners[signature](**{name: np.asarray(feeds[name]).reshape(1, -1).astype(np.int32)
+                                         for name in self.input_names})
+        raw = np.asarray(out[self.output_name]).reshape(-1)
+        dq = self._dequant.get(signature)
+        if dq is not None:
+            return ((raw.astype(np.float32) - dq[1]) * dq[0]).astype(np.float32)
+        return raw.astype(np.float32)
+
+
 class BundleModel:
     """One mode of a bundle, loaded into an interpreter, with one signature runner per bucket."""
 
@@ -111,26 +162,17 @@ class BundleModel:
         if verify:
             bundle.verify(mode)
         path = bundle.model_file(mode)
-        try:
-            self.interpreter = self.runtime.interpreter_cls(model_path=str(path), num_threads=threads)
-        except (ValueError, RuntimeError) as exc:
-            first = (str(exc).strip().splitlines() or ["unreadable model"])[0]
-            raise BundleError(f"{path}: cannot load with {self.runtime.name} ({first})") from None
-        available = set(self.interpreter.get_signature_list())
-        self.runners: dict[str, Any] = {}
-        for _, signature in bundle.buckets:
-            if signature not in available:
-                raise BundleError(f"{path}: no signature {signature!r} (has {sorted(available)})")
-            self.runners[signature] = self.interpreter.get_signature_runner(signature)
-        self.output_name = bundle.manifest["outputs"][0]["name"]
-        self.input_names = [i["name"] for i in bundle.manifest["inputs"]]
+        self.model = SignatureModel(path, [sig for _, sig in bundle.buckets], threads=threads, runtime=self.runtime,
+                                    input_names=[i["name"] for i in bundle.manifest["inputs"]],
+                                    output_name=bundle.manifest["outputs"][0]["name"])
+        self.interpreter = self.model.interpreter
+        self.runners = self.model.runners
+        self.output_name = self.model.output_name
+        self.input_names = self.model.input_names
 
     def run(self, signature: str, ids: np.ndarray, mask: np.ndarray, segment_ids: np.ndarray) -> np.ndarray:
         """Logits ``[num_labels]`` for one example already encoded at the bucket's length."""
-        feeds = {"ids": ids, "mask": mask, "segment_ids": segment_ids}
-        out = self.runners[signature](**{name: feeds[name].reshape(1, -1).astype(np.int32)
-                                         for name in self.input_names})
-        return np.asarray(out[self.output_name], dtype=np.float32).reshape(-1)
+        return self.model.run(signature, ids, mask, segment_ids)
 
     def encode(self, text: str) -> tuple[int, str, np.ndarray, np.ndarray, np.ndarray, int]:
         num_tokens = self.bundle.tokenizer.count_tokens(text)

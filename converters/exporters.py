@@ -1,0 +1,150 @@
+"""One exporter per model family: Keras model → SavedModel with one fixed ``[1, L]`` signature per bucket.
+
+The working path (DESIGN §3): ``keras.export.ExportArchive`` tracking the model, one endpoint per
+bucket with ``tf.TensorSpec([1, L], tf.int32)`` inputs named ``ids``/``mask``/``segment_ids``, written as
+a SavedModel, then ``TFLiteConverter.from_saved_model(dir, signature_keys=[...])``. Not
+``from_keras_model`` (fails on Keras 3) and not ``from_concrete_functions`` (converts without the
+weights and outputs NaN), and never an export without a signature (the ``[1, 1]`` input).
+
+A family registers an :class:`Exporter`; the generic code does the rest. What varies per family:
+
+* ``model_for_length`` — the Keras model to trace for bucket length ``L``. BERT traces the same model
+  at every length (weights shared across buckets in the .tflite); the BiLSTM builds a fixed-length,
+  unrolled copy per bucket (weights duplicated per bucket: the manifest says so).
+* ``graph_patches`` — a context manager active while tracing the quantization-friendly ("quant")
+  graph; BERT lowers the attention-mask fill value from -1e9 to ``mask_value``.
+* ``float_fallback_patterns`` — substrings of op names kept float in full-integer modes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ContextManager
+
+from ..errors import EdgekitError
+from ..models.registry import INPUT_KEYS
+
+# TFLite input names (Task Library / MediaPipe convention) → the family contract's keys
+INPUT_MAP = {"ids": "token_ids", "mask": "padding_mask", "segment_ids": "segment_ids"}
+OUTPUT_NAME = "logits"
+
+
+@dataclass
+class Exporter:
+    family: str
+    model_for_length: Callable[[Any, int], Any] = lambda loaded, L: loaded.model
+    graph_patches: Callable[[str, dict], ContextManager] = lambda graph, opts: contextlib.nullcontext()
+    float_fallback_patterns: tuple[str, ...] = ()
+    weights_shared_across_buckets: bool = True
+    supports_metadata: bool = False  # a BERT-classifier file Task Library / MediaPipe can load
+    notes: dict = field(default_factory=dict)
+
+
+EXPORTERS: dict[str, Exporter] = {}
+
+
+def register_exporter(exporter: Exporter) -> Exporter:
+    EXPORTERS[exporter.family] = exporter
+    return exporter
+
+
+def get_exporter(family: str) -> Exporter:
+    try:
+        return EXPORTERS[family]
+    except KeyError:
+        raise EdgekitError(f"no converter for model family {family!r}; known: {', '.join(EXPORTERS)}") from None
+
+
+def signature_name(length: int, prefix: str = "seq") -> str:
+    return f"{prefix}{int(length)}"
+
+
+def export_saved_model(exporter: Exporter, loaded, buckets: list[tuple[int, str]], out_dir: str | Path,
+                       graph: str = "float", options: dict | None = None) -> list[str]:
+    """Write a SavedModel with one endpoint per ``(length, signature)``; returns the signature keys."""
+    import keras
+    import tensorflow as tf
+
+    options = options or {}
+    archive = keras.export.ExportArchive()
+    tracked: list[int] = []
+    with exporter.graph_patches(graph, options):
+        for length, sig in buckets:
+            model = exporter.model_for_length(loaded, int(length))
+            if id(model) not in tracked:
+                archive.track(model)
+                tracked.append(id(model))
+            archive.add_endpoint(sig, _endpoint(model), input_signature=[
+                tf.TensorSpec([1, int(length)], tf.int32, name=name) for name in INPUT_MAP])
+        archive.write_out(str(out_dir), verbose=False)
+    return [sig for _, sig in buckets]
+
+
+def _endpoint(model):
+    # A closure, not a default argument: ExportArchive cannot serialise extra arguments.
+    def serve(ids, mask, segment_ids):
+        feeds = {INPUT_MAP["ids"]: ids, INPUT_MAP["mask"]: mask, INPUT_MAP["segment_ids"]: segment_ids}
+        return {OUTPUT_NAME: model({k: feeds[k] for k in INPUT_KEYS}, training=False)}
+
+    return serve
+
+
+# ------------------------------------------------------------------------------------------ BERT
+@contextlib.contextmanager
+def _bert_patches(graph: str, options: dict):
+    """In the quant graph, masked attention scores are filled with ``mask_value`` (default -30).
+
+    Keras fills masked scores with -1e9 (``Softmax``) or -0.7*FLT_MAX (``dot_product_attention``); the
+    int8 calibration then gives the scores tensor a scale so large that every real score rounds to 0
+    (DESIGN §3). exp(-30) ≈ 1e-13: the float result is unchanged to ~1e-6.
+    """
+    if graph != "quant":
+        yield
+        return
+    import tensorflow as tf
+    from keras.src.backend.tensorflow import nn as tf_nn
+    from keras.src.layers.activations import softmax as softmax_mod
+
+    value = float(options.get("mask_value", -30.0))
+    old_softmax, old_nn = softmax_mod._large_negative_number, tf_nn._get_large_negative  # noqa: SLF001
+    softmax_mod._large_negative_number = lambda dtype: value  # noqa: SLF001
+    tf_nn._get_large_negative = lambda dtype: tf.constant(value, dtype=dtype)  # noqa: SLF001
+    try:
+        yield
+    finally:
+        softmax_mod._large_negative_number = old_softmax  # noqa: SLF001
+        tf_nn._get_large_negative = old_nn  # noqa: SLF001
+
+
+BERT_EXPORTER = register_exporter(Exporter(
+    family="bert",
+    graph_patches=_bert_patches,
+    # LayerNorm's MEAN / SQUARED_DIFFERENCE / RSQRT and the scale/shift around them lose too much in
+    # int8 (DESIGN §3): the whole LayerNorm subgraph stays float.
+    float_fallback_patterns=("layer_norm",),
+    weights_shared_across_buckets=True,
+    supports_metadata=True,
+))
+
+
+# ---------------------------------------------------------------------------------------- BiLSTM
+def _bilstm_fixed(loaded, length: int):
+    """The same BiLSTM at a fixed length with ``LSTM(unroll=True)`` (no WHILE loop; converts in every mode)."""
+    from ..models.registry import get_family
+
+    cache = loaded.__dict__.setdefault("_fixed_models", {})
+    if length not in cache:
+        fixed = get_family(loaded.family).build(loaded.meta["config"], sequence_length=int(length))
+        fixed.set_weights(loaded.model.get_weights())
+        cache[length] = fixed
+    return cache[length]
+
+
+BILSTM_EXPORTER = register_exporter(Exporter(
+    family="bilstm",
+    model_for_length=_bilstm_fixed,
+    weights_shared_across_buckets=False,
+    notes={"weights_shared_across_buckets": "each bucket is its own unrolled graph with its own copy of the weights"},
+))

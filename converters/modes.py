@@ -1,0 +1,162 @@
+"""One settings entry per conversion mode: how to configure the converter, what graph it needs, its gate.
+
+A mode is data plus one function that turns a SavedModel (one fixed-shape signature per bucket) into
+.tflite bytes. Add a mode with :func:`register_mode`; nothing else branches on mode names.
+
+Modes:
+
+* ``fp32``          float32, no optimisation: the reference.
+* ``fp16``          float16 weights (dequantized at load / by the delegate), float compute.
+* ``dynamic_int8``  int8 weights, float activations quantized on the fly per op (no calibration).
+* ``int8``          full integer: int8 weights and activations calibrated on real training sentences of
+                    every bucket; float fallback for the ops the family marks as fragile (LayerNorm) plus
+                    the ops chosen from measured per-layer error (see :mod:`.quantize`). ``int8_io``
+                    makes the logits int8 too (ids/mask/segment_ids stay int32: they are indices).
+* ``int16x8``       int16 activations, int8 weights: the most faithful quantized mode, slow on CPUs
+                    (unaccelerated reference kernels) — an accuracy reference, not a deployment mode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..errors import EdgekitError
+
+
+class UnknownModeError(EdgekitError):
+    pass
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Parity gate: the converted file against the source Keras model on the check split."""
+
+    min_argmax_agreement: float
+    max_macro_f1_drop: float
+    max_abs_logit_error: float | None = None  # only meaningful for float modes
+
+    def to_dict(self) -> dict:
+        d = {"min_argmax_agreement": self.min_argmax_agreement, "max_macro_f1_drop": self.max_macro_f1_drop}
+        if self.max_abs_logit_error is not None:
+            d["max_abs_logit_error"] = self.max_abs_logit_error
+        return d
+
+    def replace(self, **kw) -> "Thresholds":
+        return Thresholds(**{**self.__dict__, **{k: v for k, v in kw.items() if v is not None}})
+
+
+@dataclass(frozen=True)
+class Mode:
+    name: str
+    description: str
+    thresholds: Thresholds
+    # "float": the family's exact graph; "quant": its quantization-friendly variant (e.g. BERT's
+    # attention mask value -30 instead of -1e9, which would eat the int8 range of the scores)
+    graph: str
+    needs_calibration: bool
+    convert: Callable[["ConvertJob"], bytes]
+    note: str = ""
+
+    @property
+    def file_name(self) -> str:
+        return f"model_{self.name}.tflite"
+
+
+@dataclass
+class ConvertJob:
+    """What a mode's ``convert`` gets: the exported SavedModel and the options that concern it."""
+
+    saved_model_dir: str
+    signature_keys: list[str]
+    representative_dataset: Callable[[], Any] | None = None
+    float_fallback_patterns: tuple[str, ...] = ()
+    int8_io: bool = False
+    per_tensor_dense: bool = False  # dynamic int8: per-tensor dense weights (tflite-support 0.4.4 loads them)
+    fallback: str = "auto"  # int8: "none", "family" (the family's fragile ops) or "auto" (+ measured)
+    log: Callable[[str], None] = print
+    # filled in by modes for the manifest (float fallback chosen, calibration facts...)
+    report: dict = field(default_factory=dict)
+    # hook set by the converter driver for the measured fallback search (see quantize.py)
+    evaluate: Callable[[bytes], dict] | None = None
+
+
+MODES: dict[str, Mode] = {}
+
+
+def register_mode(mode: Mode) -> Mode:
+    MODES[mode.name] = mode
+    return mode
+
+
+def get_mode(name: str) -> Mode:
+    try:
+        return MODES[name]
+    except KeyError:
+        raise UnknownModeError(f"unknown mode {name!r}; known: {', '.join(MODES)}") from None
+
+
+def parse_modes(value: str | list[str]) -> list[str]:
+    names = [v.strip() for v in (value.split(",") if isinstance(value, str) else value) if v.strip()]
+    if not names:
+        raise UnknownModeError(f"no modes given; known: {', '.join(MODES)}")
+    if "all" in names:
+        return list(MODES)
+    for n in names:
+        get_mode(n)
+    return list(dict.fromkeys(names))
+
+
+# ------------------------------------------------------------------------------------ converters
+def _converter(job: ConvertJob):
+    import tensorflow as tf
+
+    conv = tf.lite.TFLiteConverter.from_saved_model(job.saved_model_dir, signature_keys=list(job.signature_keys))
+    # Builtin ops only: Select-TF (Flex) ops run in no interpreter a device has (DESIGN §3).
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    return conv
+
+
+def _fp32(job: ConvertJob) -> bytes:
+    return _converter(job).convert()
+
+
+def _fp16(job: ConvertJob) -> bytes:
+    import tensorflow as tf
+
+    conv = _converter(job)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.target_spec.supported_types = [tf.float16]
+    return conv.convert()
+
+
+def _dynamic_int8(job: ConvertJob) -> bytes:
+    import tensorflow as tf
+
+    conv = _converter(job)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    if job.per_tensor_dense:
+        conv._experimental_disable_per_channel_quantization_for_dense_layers = True  # noqa: SLF001
+    return conv.convert()
+
+
+def _int8(job: ConvertJob) -> bytes:
+    from .quantize import full_integer
+
+    return full_integer(job, activations="int8")
+
+
+def _int16x8(job: ConvertJob) -> bytes:
+    from .quantize import full_integer
+
+    return full_integer(job, activations="int16")
+
+
+register_mode(Mode("fp32", "float32 reference", Thresholds(0.995, 0.005, 0.05), "float", False, _fp32))
+register_mode(Mode("fp16", "float16 weights, float compute", Thresholds(0.99, 0.01), "float", False, _fp16))
+register_mode(Mode("dynamic_int8", "int8 weights, dynamic-range activations", Thresholds(0.98, 0.02), "float",
+                   False, _dynamic_int8))
+register_mode(Mode("int8", "full integer (int8 weights and activations, calibrated)", Thresholds(0.97, 0.02),
+                   "quant", True, _int8))
+register_mode(Mode("int16x8", "int16 activations, int8 weights", Thresholds(0.97, 0.02), "quant", True, _int16x8,
+                   note="accuracy reference: unaccelerated kernels, 20-26x slower than fp32 on x86"))
