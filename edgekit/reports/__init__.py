@@ -1,0 +1,1 @@
+"""Reports: benchmark results as Markdown and self-contained HTML."""
