@@ -18,7 +18,11 @@ def training_curves(epochs: list[dict], path: str | Path, title: str = "training
     """Train loss and validation macro-F1 / accuracy per epoch, best epoch marked."""
     plt = _pyplot()
     xs = [e["epoch"] for e in epochs]
+    from matplotlib.ticker import MaxNLocator
+
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
+    for ax in (ax1, ax2):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax1.plot(xs, [e["train_loss"] for e in epochs], marker="o")
     ax1.set_xlabel("epoch")
     ax1.set_ylabel("train loss")
