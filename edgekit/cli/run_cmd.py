@@ -35,11 +35,13 @@ def run_cmd(data, data_format, out, backbone, teacher_epochs, teacher_lr, max_le
     click.echo(f"\nedgekit run → {out}")
     for name, result in summary["stages"].items():
         shown = {k: v for k, v in result.items() if isinstance(v, (int, float, str)) and k != "reused"}
-        click.echo(f"  {name:<10} " + ", ".join(f"{k}={_fmt(v)}" for k, v in shown.items()))
+        click.echo(f"  {name:<10} " + ", ".join(f"{k}={_fmt(k, v)}" for k, v in shown.items()))
 
 
-def _fmt(v):
-    return f"{v:.4f}" if isinstance(v, float) else str(v)
+def _fmt(key: str, v) -> str:
+    if isinstance(v, float):
+        return f"{v:.1f}" if key.endswith("seconds") else f"{v:.4f}"
+    return str(v)
 
 
 def register(cli: click.Group) -> None:
