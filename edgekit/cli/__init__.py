@@ -25,6 +25,8 @@ COMMAND_MODULES = (
     "edgekit.cli.run_cmd",
     "edgekit.cli.android_cmds",
     "edgekit.cli.distill_cmds",
+    "edgekit.cli.convert_cmds",
+    "edgekit.cli.bench_cmds",
 )
 
 

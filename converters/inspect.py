@@ -1,0 +1,61 @@
+"""``edgekit inspect``: describe a .tflite file, or every file of a bundle, and prove it loads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..contracts import MANIFEST_NAME
+from ..errors import EdgekitError
+from .tflite_file import TFLiteFileError, describe, read_tflite
+
+
+def inspect_file(path: str | Path, load: bool = True) -> dict:
+    info = read_tflite(path)
+    rep = describe(info)
+    if load:
+        from ..benchmarks.runtime import select_runtime
+
+        rt = select_runtime()
+        try:
+            interp = rt.interpreter_cls(model_path=str(path))
+            for sig in info.signatures:
+                interp.get_signature_runner(sig.key)
+            if not info.signatures:
+                interp.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), "cannot load")
+            raise TFLiteFileError(f"{path}: {rt.name} cannot load it ({first}); corrupt or truncated copy?") from None
+        rep["runtime"] = f"{rt.name} {rt.version}"
+    return rep
+
+
+def inspect_target(target: str | Path, mode: str | None = None) -> list[dict]:
+    target = Path(target)
+    if target.is_dir():
+        mpath = target / MANIFEST_NAME
+        if not mpath.is_file():
+            raise EdgekitError(f"{target} is neither a .tflite file nor a bundle (no {MANIFEST_NAME})")
+        try:
+            manifest = json.loads(mpath.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise EdgekitError(f"{mpath}: not valid JSON ({exc})") from None
+        modes = manifest.get("modes") or {}
+        if mode is not None and mode not in modes:
+            raise EdgekitError(f"bundle {target} has no mode {mode!r}; it has {', '.join(modes)}")
+        out = []
+        for name, entry in modes.items():
+            if mode is not None and name != mode:
+                continue
+            rep = inspect_file(target / entry["file"])
+            rep["mode"] = name
+            out.append(rep)
+        tl = manifest.get("task_library") or {}
+        if mode is None and tl.get("file") and (target / tl["file"]).is_file():
+            rep = inspect_file(target / tl["file"])
+            rep["mode"] = f"task-library ({tl.get('mode')})"
+            out.append(rep)
+        return out
+    if not target.exists():
+        raise EdgekitError(f"not found: {target}")
+    return [inspect_file(target)]

@@ -1,0 +1,184 @@
+"""``edgekit convert``, ``edgekit inspect``, ``edgekit predict``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from .options import load_splits, splits_options
+
+
+def _ints(value: str, what: str) -> list[int]:
+    from ..errors import EdgekitError
+
+    try:
+        out = [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise EdgekitError(f"{what} takes comma-separated integers like 16,32,64,128, got {value!r}") from None
+    if not out:
+        raise EdgekitError(f"{what} is empty")
+    return out
+
+
+def _thresholds(values: tuple[str, ...]) -> dict[str, dict]:
+    """``MODE:KEY=VALUE`` → {mode: {key: value}}."""
+    from ..errors import EdgekitError
+
+    keys = {"agreement": "min_argmax_agreement", "min_argmax_agreement": "min_argmax_agreement",
+            "f1_drop": "max_macro_f1_drop", "max_macro_f1_drop": "max_macro_f1_drop",
+            "logit_error": "max_abs_logit_error", "max_abs_logit_error": "max_abs_logit_error"}
+    out: dict[str, dict] = {}
+    for v in values:
+        try:
+            mode, rest = v.split(":", 1)
+            key, num = rest.split("=", 1)
+            out.setdefault(mode.strip(), {})[keys[key.strip()]] = float(num)
+        except (ValueError, KeyError):
+            raise EdgekitError(f"--threshold takes MODE:KEY=VALUE with KEY one of agreement, f1_drop, logit_error "
+                               f"(e.g. int8:agreement=0.95), got {v!r}") from None
+    return out
+
+
+@click.command("convert")
+@click.argument("model_dir", type=click.Path())
+@splits_options
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Bundle folder to write.")
+@click.option("--modes", default="fp32,fp16,dynamic_int8,int8,int16x8", show_default=True,
+              help="Comma-separated: fp32, fp16, dynamic_int8, int8 (full integer), int16x8 (accuracy reference), "
+                   "or all.")
+@click.option("--buckets", default="16,32,64,128", show_default=True,
+              help="Sequence-length buckets: one [1,L] signature per bucket in every file.")
+@click.option("--signature-prefix", default="seq", show_default=True, help="Signature names are PREFIX<length>.")
+@click.option("--calibration-samples", default=200, show_default=True, type=int,
+              help="Training sentences used to calibrate int8/int16x8, spread evenly over the buckets.")
+@click.option("--int8-io", is_flag=True, help="int8: make the logits output int8 too (ids stay int32).")
+@click.option("--fallback", type=click.Choice(["auto", "family", "none"]), default="auto", show_default=True,
+              help="int8/int16x8 float fallback: none; family (BERT: LayerNorm kept float); auto (family + ops "
+                   "chosen by measured per-layer error until --target-agreement on held-out training sentences).")
+@click.option("--target-agreement", default=0.99, show_default=True, type=float,
+              help="Agreement the auto fallback search aims for.")
+@click.option("--threshold", "thresholds", multiple=True, metavar="MODE:KEY=VALUE",
+              help="Override a parity threshold, e.g. int8:agreement=0.95, fp16:f1_drop=0.02, "
+                   "fp32:logit_error=0.1. Repeatable.")
+@click.option("--no-metadata", is_flag=True,
+              help="Skip the single-signature file with TFLite metadata for MediaPipe / Task Library.")
+@click.option("--metadata-mode", default="dynamic_int8", show_default=True,
+              help="Mode of the single-signature metadata file.")
+@click.option("--allow-other-data", is_flag=True,
+              help="Convert against data other than the split the model was trained on.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing bundle folder.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the calibration sample.")
+def convert_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding,
+                out_dir, modes, buckets, signature_prefix, calibration_samples, int8_io, fallback, target_agreement,
+                thresholds, no_metadata, metadata_mode, allow_other_data, overwrite, seed) -> None:
+    """Convert a model directory (teacher or student) into a bundle of TFLite files.
+
+    One .tflite per mode, each with one fixed [1,L] signature per bucket (inputs ids, mask, segment_ids
+    int32; output float logits). Each file is checked against the Keras model on the validation split
+    (argmax agreement, max/mean |Δlogit|, macro-F1 delta); a failed gate writes nothing. Calibration
+    uses real sentences of the training split. Give the same --data/--split-dir the model was trained
+    on (default: the embedded default dataset). Example:
+
+    \b
+      edgekit convert runs/teacher-fpb75 --data ../shared/data/financial_phrasebank/Sentences_75Agree.txt \\
+          --modes fp32,dynamic_int8,int8 --out bundles/teacher-fpb75
+    """
+    from ..converters.convert import ConvertOptions, convert_model_dir
+    from ..converters.modes import parse_modes
+    from ..models.modeldir import read_meta
+
+    read_meta(model_dir)  # a missing or wrong model dir fails here, before any data work
+    options = ConvertOptions(modes=parse_modes(modes), buckets=_ints(buckets, "--buckets"),
+                             signature_prefix=signature_prefix, calibration_samples=calibration_samples,
+                             int8_io=int8_io, fallback=fallback, target_agreement=target_agreement,
+                             thresholds=_thresholds(thresholds), metadata=not no_metadata,
+                             metadata_mode=metadata_mode, overwrite=overwrite, seed=seed,
+                             allow_other_data=allow_other_data)
+    options.validate()
+    splits = load_splits(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding)
+    manifest = convert_model_dir(model_dir, out_dir, splits, options, log=lambda m: click.echo(m, err=True))
+    click.echo(f"bundle → {out_dir}")
+    click.echo(f"  {'mode':<13} {'MB':>7} {'agree':>7} {'max|Δ|':>8} {'F1 Δ':>8}")
+    for name, e in manifest["modes"].items():
+        p = e["parity"]
+        click.echo(f"  {name:<13} {e['bytes'] / 1e6:7.2f} {p['argmax_agreement']:7.4f} "
+                   f"{p['max_abs_logit_error']:8.3g} {p.get('macro_f1_delta', 0.0):+8.4f}")
+    tl = manifest.get("task_library")
+    if tl:
+        click.echo(f"  task-library file: {tl.get('file') or 'not written'} ({tl.get('status')})")
+
+
+@click.command("inspect")
+@click.argument("target", type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print the full description as JSON.")
+@click.option("--mode", default=None, help="For a bundle: inspect this mode only.")
+def inspect_cmd(target, as_json, mode) -> None:
+    """Describe a .tflite file or every file of a bundle.
+
+    Inputs and outputs per signature (shape and shape_signature, dtype, quantization scale/zero point),
+    op histogram with op versions, and for integer files the float ops left in them.
+    """
+    from ..converters.inspect import inspect_target
+
+    reports = inspect_target(target, mode)
+    if as_json:
+        click.echo(json.dumps(reports if len(reports) != 1 else reports[0], indent=2))
+        return
+    for rep in reports:
+        click.echo(_render(rep))
+
+
+def _render(rep: dict) -> str:
+    lines = [f"{rep['file']}  ({rep['bytes'] / 1e6:.2f} MB, {rep['subgraphs']} subgraph(s), {rep['ops']} ops"
+             + (f", mode {rep['mode']}" if rep.get("mode") else "") + ")"]
+    if rep.get("runtime"):
+        lines.append(f"  loads with {rep['runtime']}")
+    for sig in rep["signatures"]:
+        lines.append(f"  signature {sig['key']!s} (subgraph {sig['subgraph']})")
+        for kind in ("inputs", "outputs"):
+            for name, t in sig[kind].items():
+                q = ""
+                if "quantization" in t:
+                    qd = t["quantization"]
+                    q = (f"  per-channel x{qd['per_channel']}" if "per_channel" in qd
+                         else f"  scale={qd['scale']:.6g} zero_point={qd['zero_point']}")
+                lines.append(f"    {kind[:-1]:<6} {name:<12} {t['dtype']:<8} shape={t['shape']} "
+                             f"shape_signature={t['shape_signature']}{q}")
+    hist = ", ".join(f"{k}×{v}" for k, v in rep["op_histogram"].items())
+    lines.append(f"  ops: {hist}")
+    if rep.get("quantized_activations"):
+        fl = rep.get("float_ops") or {}
+        lines.append("  float ops left: " + (", ".join(f"{k}×{v}" for k, v in fl.items()) if fl else "none"))
+    if rep.get("metadata"):
+        lines.append("  metadata: " + ", ".join(f"{k} ({v} B)" for k, v in rep["metadata"].items()))
+    return "\n".join(lines)
+
+
+@click.command("predict")
+@click.argument("bundle", type=click.Path())
+@click.argument("texts", nargs=-1, required=True)
+@click.option("--mode", default=None, help="Mode to run (default: dynamic_int8 if present, else the first).")
+@click.option("--threads", default=1, show_default=True, type=int)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per text.")
+def predict_cmd(bundle, texts, mode, threads, as_json) -> None:
+    """Classify TEXTS with a bundle (tokenize, smallest bucket that fits, LiteRT, softmax)."""
+    from ..benchmarks.bundle import Bundle, BundleModel
+
+    b = Bundle.open(bundle)
+    mode = mode or ("dynamic_int8" if "dynamic_int8" in b.modes else b.modes[0])
+    model = BundleModel(b, mode, threads=threads)
+    for text in texts:
+        r = model.classify(text)
+        if as_json:
+            click.echo(json.dumps({"text": text, "mode": mode, **r}))
+        else:
+            probs = "  ".join(f"{k} {v:.3f}" for k, v in r["probabilities"].items())
+            click.echo(f"{r['label']:<10} {probs}  [{mode}, seq{r['bucket']}, {r['num_tokens']} tokens]  {text}")
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(convert_cmd)
+    cli.add_command(inspect_cmd)
+    cli.add_command(predict_cmd)
