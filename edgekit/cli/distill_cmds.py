@@ -68,7 +68,9 @@ def _settings(student, loss, alpha, temperature, layer_map, augment, augment_mul
     from ..errors import EdgekitError
 
     spec = parse_student(student)  # fail early on a bad spec, before loading anything heavy
-    make_recipe(loss, alpha, temperature or 1.0)
+    from ..distill.features import check_features
+
+    check_features(spec.family, make_recipe(loss, alpha, temperature or 1.0).student_needs)
     parse_augment(augment, augment_multiplier, augment_seed)
     if (epochs is not None and epochs < 1) or (batch_size is not None and batch_size < 1):
         raise EdgekitError("--epochs and --batch-size must be >= 1")

@@ -30,16 +30,19 @@ class BenchRun:
     alpha: float = 0.5
     augment: str | None = None
     multiplier: int = 1
+    train: tuple[tuple[str, object], ...] = ()  # training overrides (e.g. bigger batches on a bigger transfer set)
 
 
-AUG_MULTIPLIER = 8
+AUG_MULTIPLIER = 5
+# On a 5x transfer set an epoch is 5x longer: fewer, larger-batch epochs (CPU budget; see README).
+AUG_TRAIN = (("epochs", 6), ("patience", 2), ("batch_size", 64))
 BENCH_RUNS: tuple[BenchRun, ...] = (
     BenchRun("bilstm-hard", "BiLSTM, hard labels only", "bilstm", "hard"),
     BenchRun("bilstm-hard-aug", f"BiLSTM, hard labels only, augmented ×{AUG_MULTIPLIER} (teacher-labelled)",
-             "bilstm", "hard", augment="tang", multiplier=AUG_MULTIPLIER),
+             "bilstm", "hard", augment="tang", multiplier=AUG_MULTIPLIER, train=AUG_TRAIN),
     BenchRun("bilstm-kd", "BiLSTM, distilled (hard + KL)", "bilstm", "hard,kl", 2.0, 0.7),
     BenchRun("bilstm-kd-aug", f"BiLSTM, distilled (hard + KL), augmented ×{AUG_MULTIPLIER}", "bilstm", "hard,kl",
-             2.0, 0.7, "tang", AUG_MULTIPLIER),
+             2.0, 0.7, "tang", AUG_MULTIPLIER, AUG_TRAIN),
     BenchRun("bert3-truncate", "BERT 3 layers, truncated teacher (layers 0-2), hard labels only",
              "bert:layers=3,strategy=truncate", "hard"),
     BenchRun("bert3-skip-kd", "BERT 3 layers from teacher layers 1,3,5 (skip), hard + KL + hidden MSE",
@@ -61,7 +64,8 @@ def bench_tasks(teacher_dir: Path, split_dir: Path, out: Path, runs=BENCH_RUNS, 
     tasks = []
     for run in runs:
         family = run.student.split(":")[0]
-        train = train_config_for(family, epochs=(epochs or {}).get(family), seed=seed)
+        overrides = {"epochs": (epochs or {}).get(family), **dict(run.train)}
+        train = train_config_for(family, seed=seed, **overrides)
         settings = DistillSettings(student=run.student, loss=run.loss, temperature=run.temperature, alpha=run.alpha,
                                    augment=run.augment, augment_multiplier=run.multiplier, train=train,
                                    cache_dir=cache_dir, name=run.id)

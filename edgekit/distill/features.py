@@ -40,9 +40,7 @@ def _bert_forward(model, wanted: set[str]) -> Forward:
 
 
 def _bilstm_forward(model, wanted: set[str]) -> Forward:
-    if wanted - {"logits"}:
-        raise EdgekitError(f"the BiLSTM student has no {'/'.join(sorted(wanted - {'logits'}))} comparable to a "
-                           "BERT teacher's; use logit losses (hard, kl, logit_mse) for it")
+    check_features("bilstm", wanted)
 
     def forward(inputs: dict, training: bool = False) -> dict[str, Any]:
         return {"logits": model(inputs, training=training)}
@@ -51,6 +49,16 @@ def _bilstm_forward(model, wanted: set[str]) -> Forward:
 
 
 FORWARDS: dict[str, Callable[[Any, set[str]], Forward]] = {"bert": _bert_forward, "bilstm": _bilstm_forward}
+# What each family can expose for losses (the BiLSTM's 64-wide embeddings and 256-wide states have no
+# counterpart of the teacher's width, so only logit losses apply to it).
+FEATURES: dict[str, set[str]] = {"bert": {"logits", "hidden", "embeddings"}, "bilstm": {"logits"}}
+
+
+def check_features(family: str, wanted: set[str] | frozenset[str]) -> None:
+    missing = set(wanted) - FEATURES.get(family, {"logits"})
+    if missing:
+        raise EdgekitError(f"the {family} student has no {'/'.join(sorted(missing))} comparable to the teacher's; "
+                           "use logit losses (hard, kl, logit_mse) for it")
 
 
 def feature_forward(model, family: str, wanted: set[str] | frozenset[str]) -> Forward:

@@ -93,7 +93,7 @@ def distill(
     from ..train.loop import evaluate, fit
     from .augment import augment_texts, parse_augment
     from .cache import teacher_fingerprint, teacher_outputs
-    from .features import feature_forward
+    from .features import check_features, feature_forward
     from .losses import make_recipe
     from .students import build_student, parse_student
 
@@ -102,9 +102,11 @@ def distill(
     labels = teacher.labels
     if list(splits.train.labels) != labels:
         raise EdgekitError(f"teacher labels {labels} differ from the data's {list(splits.train.labels)}")
+    _check_teacher_split(teacher, splits, log)
     cfg = settings.train
     max_length = cfg.max_length or teacher.max_length
     spec = parse_student(settings.student)
+    check_features(spec.family, make_recipe(settings.loss, settings.alpha, settings.temperature).student_needs)
     keras.utils.set_random_seed(cfg.seed)
     student = build_student(spec, teacher.model, len(labels), len(teacher.tokenizer.vocab))
     _init_student_embeddings(student, teacher, spec)
@@ -141,6 +143,9 @@ def distill(
         forward = feature_forward(student.model, student.family, recipe.student_needs)
     targets = {k: v for k, v in t_out.targets().items() if k != "teacher_logits" or "logits" in recipe.teacher_needs}
 
+    import tensorflow as tf
+
+    @tf.autograph.experimental.do_not_convert  # plain tensor code; autograph only warns about the closure
     def loss_fn(logits, batch):
         return recipe.per_example(batch.get("outputs") or {"logits": logits}, batch)
 
@@ -220,9 +225,29 @@ def _init_student_embeddings(student, teacher, spec) -> None:
     emb = student.model.get_layer("embedding")
     width = emb.output_dim
     centred = table - table.mean(axis=0)
-    _, s, vt = np.linalg.svd(centred, full_matrices=False)
-    proj = centred @ vt[:width].T
+    eigval, eigvec = np.linalg.eigh(centred.T @ centred)  # H × H: much faster than an SVD of the table
+    top = np.argsort(eigval)[::-1][:width]
+    proj = centred @ eigvec[:, top]
     proj *= 0.05 * np.sqrt(3) / proj.std()  # the scale of Keras' default uniform(-0.05, 0.05) init
+    if proj.shape[1] < width:  # teacher narrower than the student: pad with small random columns
+        rng = np.random.default_rng(0)
+        proj = np.concatenate([proj, rng.uniform(-0.05, 0.05, (proj.shape[0], width - proj.shape[1]))], axis=1)
     emb.set_weights([proj.astype(np.float32)])
-    explained = float((s[:width] ** 2).sum() / (s ** 2).sum())
+    explained = float(eigval[top].sum() / eigval.sum())
     student.init = {"embedding": "teacher_pca", "explained_variance": round(explained, 4)}
+
+
+def _check_teacher_split(teacher, splits: Splits, log: Callable[[str], None]) -> None:
+    """Warn when the teacher was trained on another split: its training sentences may sit in this test split."""
+    import json
+
+    path = teacher.path / "metrics.json"
+    if not path.is_file():
+        return
+    try:
+        trained_on = json.loads(path.read_text()).get("data", {}).get("sha256", {})
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return
+    if trained_on and trained_on != splits.info.get("sha256"):
+        log("warning: this split differs from the teacher's training split (hashes in its metrics.json); "
+            "teacher figures and distillation may see test sentences the teacher trained on")

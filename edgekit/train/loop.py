@@ -153,6 +153,8 @@ def fit(
     schedule = keras.optimizers.schedules.ExponentialDecay(
         config.learning_rate, decay_steps=config.decay_steps, decay_rate=config.decay_rate)
     optimizer = keras.optimizers.Adam(learning_rate=schedule)
+    # Create the optimizer's slots now: variables created inside the first trace make tf.function trace twice.
+    optimizer.build(model.trainable_variables)
     loss_fn = loss_fn or hard_label_loss
     extra_targets = extra_targets or {}
 

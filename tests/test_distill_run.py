@@ -1,0 +1,117 @@
+"""Real distillation runs on the tiny teacher: CLI end to end, sweep interrupted and resumed, run stage."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+SMALL_BILSTM = "bilstm:embedding_dim=16,lstm_units=8"
+
+
+def _cli(args):
+    from edgekit.cli import cli
+
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    return result
+
+
+def test_distill_cli_end_to_end_bilstm_with_augmentation(tiny_teacher_dir, tmp_path, default_splits):
+    from edgekit.models.modeldir import load_model_dir
+    from edgekit.train.encode import encode_texts
+    from edgekit.train.loop import evaluate
+
+    out = tmp_path / "bilstm"
+    r = _cli(["distill", "--teacher", str(tiny_teacher_dir), "--student", SMALL_BILSTM, "--loss", "hard,kl",
+              "-T", "2", "--alpha", "0.7", "--augment", "tang", "--augment-multiplier", "2", "--epochs", "2",
+              "--cache-dir", str(tmp_path / "cache"), "--out", str(out), "--result-json", str(tmp_path / "r.json")])
+    assert r.exit_code == 0, r.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    ts = metrics["transfer_set"]
+    assert ts["original"] == len(default_splits.train) and ts["size"] > 1.5 * ts["original"]
+    assert sum(ts["synthetic_teacher_label_counts"]) == ts["size"] - ts["original"]  # teacher labels them
+    assert metrics["loss"]["weights"] == {"hard": pytest.approx(0.3), "kl": 0.7}
+    assert metrics["student"]["init"]["embedding"] == "teacher_pca"
+    loaded = load_model_dir(out)
+    assert loaded.family == "bilstm" and loaded.meta["role"] == "student"
+    assert (out / "vocab.txt").read_text() == (tiny_teacher_dir / "vocab.txt").read_text()
+    val = default_splits.validation
+    report = evaluate(loaded.model, encode_texts(loaded.tokenizer, val.texts, loaded.max_length),
+                      np.asarray(val.label_ids), loaded.labels)
+    assert report["macro_f1"] == pytest.approx(metrics["validation"]["macro_f1"])
+    summary = json.loads((tmp_path / "r.json").read_text())
+    assert summary["params"] == loaded.model.count_params() and summary["git_commit"]
+    assert summary["keras_bytes"] == (out / "model.weights.h5").stat().st_size
+
+
+def test_distill_bert_student_with_feature_losses_learns(tiny_teacher_dir, tmp_path, default_splits):
+    from edgekit.distill.job import DistillSettings, distill, train_config_for
+
+    settings = DistillSettings(student="bert:layers=1,strategy=last", loss="hard,kl,hidden_mse,embedding_mse,hidden_cos",
+                               temperature=2.0, alpha=0.5, train=train_config_for("bert", epochs=2, learning_rate=5e-4),
+                               cache_dir=str(tmp_path / "cache"))
+    result = distill(tiny_teacher_dir, default_splits, tmp_path / "bert1", settings, log=lambda m: None, progress=False)
+    m = result.metrics
+    assert m["student"]["teacher_layers"] == [1] and m["loss"]["layer_map"] == [[0, 1]]
+    assert m["params"] < json.loads((tiny_teacher_dir / "edgekit_model.json").read_text())["params"]
+    assert m["test"]["macro_f1"] > 0.45, m["test"]  # chance is ~0.33; the 1-layer student starts from the teacher
+    losses = [e["train_loss"] for e in m["history"]["epochs"]]
+    assert np.isfinite(losses).all()
+
+
+def test_bad_cli_input_is_one_line(tiny_teacher_dir, tmp_path):
+    for args in (["--student", "bert:layers=9"], ["--loss", "hard,nope"], ["--augment", "shuffle=0.1"],
+                 ["--student", "bilstm", "--loss", "hard,hidden_mse"]):
+        r = _cli(["distill", "--teacher", str(tiny_teacher_dir), "--out", str(tmp_path / "x"),
+                  "--epochs", "1", "--cache-dir", str(tmp_path / "c"), *args])
+        assert r.exit_code == 2, (args, r.output)
+        assert r.output.strip().startswith("error:") and len(r.output.strip().splitlines()) == 1, r.output
+
+
+class StopAfter:
+    """An executor that is killed (KeyboardInterrupt) after ``n`` finished points."""
+
+    def __init__(self, n: int):
+        from edgekit.distill.executor import InProcessExecutor
+
+        self.inner, self.n = InProcessExecutor(lambda m: None), n
+
+    def run(self, fn, tasks):
+        for done, item in enumerate(self.inner.run(fn, tasks), 1):
+            yield item
+            if done >= self.n:
+                raise KeyboardInterrupt
+
+
+def test_sweep_interrupted_after_one_point_resumes_at_the_next(tiny_teacher_dir, tmp_path, default_splits):
+    from edgekit.distill.executor import InProcessExecutor, run_point
+    from edgekit.distill.job import DistillSettings, train_config_for
+    from edgekit.distill.sweep import run_sweep
+
+    base = DistillSettings(student=SMALL_BILSTM, loss="hard,kl", train=train_config_for("bilstm", epochs=1),
+                           cache_dir=str(tmp_path / "cache"))
+    ran: list[str] = []
+
+    def counting(task):
+        ran.append(task.id)
+        return run_point(task)
+
+    kw = dict(temperatures=[1, 2], alphas=[0.5], keep_models=False, log=lambda m: None, point_fn=counting)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(tiny_teacher_dir, default_splits, tmp_path / "sw", base, executor=StopAfter(1), **kw)
+    assert ran == ["T1_a0.5"]
+    first = (tmp_path / "sw" / "points" / "T1_a0.5.json").read_text()
+    summary = run_sweep(tiny_teacher_dir, default_splits, tmp_path / "sw", base,
+                        executor=InProcessExecutor(lambda m: None), **kw)
+    assert ran == ["T1_a0.5", "T2_a0.5"]  # the finished point was not redone
+    assert (tmp_path / "sw" / "points" / "T1_a0.5.json").read_text() == first
+    assert summary["complete"] and len(summary["points"]) == 2
+    assert summary["best"]["val_macro_f1"] == max(p["val_macro_f1"] for p in summary["points"])
+    for p in summary["points"]:
+        assert {"val_macro_f1", "test_macro_f1", "val_accuracy", "test_accuracy", "params", "train_seconds"} <= set(p)
+    assert (tmp_path / "sw" / "heatmap.png").stat().st_size > 1000
+    assert "| **" in (tmp_path / "sw" / "sweep.md").read_text()
+    # every point after the first reused the teacher-output cache
+    assert all(p["transfer_size"] == len(default_splits.train) for p in summary["points"])

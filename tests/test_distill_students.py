@@ -1,0 +1,114 @@
+"""Student families: BiLSTM architecture/parameters/fixed-length twin; shallow BERT copies exactly the chosen layers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+def _inputs(rng, batch=3, length=12, real=(12, 7, 3)):
+    ids = rng.integers(1000, 5000, (batch, length)).astype(np.int32)
+    mask = np.zeros_like(ids)
+    for i, n in enumerate(real):
+        mask[i, :n] = 1
+    ids = ids * mask
+    return {"token_ids": ids, "padding_mask": mask, "segment_ids": np.zeros_like(ids)}
+
+
+def test_bilstm_reference_architecture_has_2_151_811_parameters():
+    from edgekit.models.bilstm import BILSTM, bilstm_param_count
+
+    model = BILSTM.build({"vocabulary_size": 30522, "num_classes": 3})
+    assert model.count_params() == bilstm_param_count(30522, 64, 128, 3) == 2_151_811
+    assert 30522 * 64 + 2 * 4 * (128 * 192 + 128) + 257 * 3 == 2_151_811
+    assert BILSTM.config_of(model) == {"vocabulary_size": 30522, "embedding_dim": 64, "lstm_units": 128,
+                                       "dropout": 0.5, "num_classes": 3}
+
+
+def test_bilstm_fixed_length_twin_shares_weights_and_padding_does_not_change_logits():
+    from edgekit.models.registry import get_family
+
+    fam = get_family("bilstm")
+    cfg = {"vocabulary_size": 6000, "embedding_dim": 8, "lstm_units": 6, "num_classes": 3}
+    model = fam.build(cfg)
+    fixed = fam.build(fam.config_of(model), sequence_length=12)
+    fixed.set_weights(model.get_weights())  # identical layout
+    assert fixed.get_layer("bilstm").forward_layer.unroll and not model.get_layer("bilstm").forward_layer.unroll
+    x = _inputs(np.random.default_rng(0))
+    full = model(x, training=False).numpy()
+    np.testing.assert_allclose(fixed(x, training=False).numpy(), full, atol=1e-5)
+    trimmed = model({k: v[:, :7] for k, v in x.items()}, training=False).numpy()
+    np.testing.assert_allclose(trimmed[1:], full[1:], atol=1e-5)  # rows whose sentence fits in 7 tokens
+    seg = dict(x, segment_ids=np.ones_like(x["segment_ids"]))
+    np.testing.assert_allclose(model(seg, training=False).numpy(), full, atol=1e-6)  # segment ids unused
+
+
+@pytest.mark.parametrize("n,k,strategy,expected", [
+    (6, 3, "first", [0, 1, 2]), (6, 3, "last", [3, 4, 5]), (6, 3, "skip", [1, 3, 5]), (6, 2, "skip", [2, 5]),
+    (12, 4, "skip", [2, 5, 8, 11]), (6, 3, "truncate", [0, 1, 2]), (4, 4, "skip", [0, 1, 2, 3]),
+])
+def test_layer_strategies(n, k, strategy, expected):
+    from edgekit.distill.students import select_layers
+
+    assert select_layers(n, k, strategy) == expected
+
+
+def test_student_spec_parsing_and_errors():
+    from edgekit.distill.students import parse_student
+    from edgekit.errors import EdgekitError
+
+    assert parse_student("bert:layers=2,4,5").options == {"layers": [2, 4, 5]}
+    assert parse_student("bert:layers=3,strategy=last").options == {"layers": 3, "strategy": "last"}
+    assert parse_student("bilstm:lstm_units=64").options == {"lstm_units": 64}
+    for bad in ("gpt", "bert:depth=3", "bert:layers=2,4,strategy=skip", "bilstm:layers=2", "bert:layers=x"):
+        with pytest.raises(EdgekitError):
+            parse_student(bad)
+
+
+@pytest.fixture(scope="module")
+def random_teacher():
+    from edgekit.models.bert import BERT
+
+    cfg = {"backbone": {"vocabulary_size": 6000, "num_layers": 4, "num_heads": 2, "hidden_dim": 32,
+                        "intermediate_dim": 64, "dropout": 0.1, "max_sequence_length": 32, "num_segments": 2},
+           "num_classes": 3, "dropout": 0.1}
+    return BERT.build(cfg)
+
+
+@pytest.mark.parametrize("spec,chosen", [("bert:layers=2,strategy=skip", [1, 3]), ("bert:layers=2,strategy=first", [0, 1]),
+                                         ("bert:layers=3,strategy=last", [1, 2, 3]), ("bert:layers=3,0,2", [3, 0, 2])])
+def test_shallow_bert_copies_exactly_the_chosen_teacher_weights(random_teacher, spec, chosen):
+    from edgekit.distill.students import EMBEDDING_LAYERS, build_student
+
+    student = build_student(spec, random_teacher, 3, 6000)
+    assert student.teacher_layers == chosen
+    tb, sb = random_teacher.backbone, student.model.backbone
+    assert sb.num_layers == len(chosen) and sb.hidden_dim == tb.hidden_dim
+
+    def same(a, b):
+        wa, wb = a.get_weights(), b.get_weights()
+        return len(wa) == len(wb) and all(np.array_equal(x, y) for x, y in zip(wa, wb))
+
+    for name in EMBEDDING_LAYERS + ("pooled_dense",):
+        assert same(tb.get_layer(name), sb.get_layer(name)), name
+    for s, t in enumerate(chosen):
+        assert same(tb.get_layer(f"transformer_layer_{t}"), sb.get_layer(f"transformer_layer_{s}"))
+        others = [o for o in range(tb.num_layers) if o != t]
+        assert not any(same(tb.get_layer(f"transformer_layer_{o}"), sb.get_layer(f"transformer_layer_{s}"))
+                       for o in others)
+    assert same(random_teacher.output_dense, student.model.output_dense)
+    # with every layer in order, the student is the teacher: same logits
+    x = _inputs(np.random.default_rng(1), length=10, real=(10, 6, 2))
+    full = build_student("bert:layers=4,strategy=first", random_teacher, 3, 6000).model
+    np.testing.assert_allclose(full(x, training=False).numpy(), random_teacher(x, training=False).numpy(), atol=1e-5)
+
+
+def test_bert_feature_forward_matches_the_model_and_exposes_hidden_states(random_teacher):
+    from edgekit.distill.features import feature_forward
+
+    fwd = feature_forward(random_teacher, "bert", {"hidden", "embeddings"})
+    x = _inputs(np.random.default_rng(2), length=10, real=(10, 6, 2))
+    out = fwd(x, training=False)
+    np.testing.assert_allclose(out["logits"].numpy(), random_teacher(x, training=False).numpy(), atol=1e-6)
+    assert len(out["hidden"]) == 4 and tuple(out["hidden"][0].shape) == (3, 10, 32)
+    assert tuple(out["embeddings"].shape) == (3, 10, 32)
