@@ -243,6 +243,18 @@ def run_bench(plan: BenchPlan, out: str | Path, log: Callable[[str], None] = pri
     return summary
 
 
+def prune_results(plan: BenchPlan, out: str | Path) -> int:
+    """Drop records that are not part of ``plan`` (an older plan's); returns how many were dropped."""
+    from ..fsutil import atomic_write_text
+
+    keys = {p.key for p in plan_jobs(plan, log=lambda m: None)}
+    records = read_results(out)
+    kept = [r for r in records if r.get("run_key") in keys]
+    if len(kept) != len(records):
+        atomic_write_text(out, "".join(json.dumps(r, separators=(",", ":"), default=str) + "\n" for r in kept))
+    return len(records) - len(kept)
+
+
 def iter_records(paths: Iterable[str | Path]) -> list[dict]:
     records = []
     for p in paths:

@@ -33,6 +33,11 @@ class RunSettings:
     batch_size: int = 32
     seed: int = 42
     fresh: bool = False
+    # benchmarks (stages "bench" and "report", benchmarks/stages.py)
+    arm: bool = False  # add the emulated arm64 target (qemu user-mode)
+    arm_cpu: str = "cortex-a72"
+    arm_limit: int = 100  # test sentences measured on the emulated target (~500x slower)
+    bench_threads: tuple[int, ...] = (1,)
 
 
 @dataclass
@@ -66,7 +71,7 @@ class Stage:
 STAGES: dict[str, Stage] = {}
 
 # Modules whose import registers more stages (students, conversion, benchmarks, report).
-STAGE_MODULES: tuple[str, ...] = ()
+STAGE_MODULES: tuple[str, ...] = ("edgekit.benchmarks.stages",)
 
 
 def stage(name: str, title: str, fingerprint: Callable[[RunSettings], dict], order: int):

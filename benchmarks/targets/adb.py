@@ -127,7 +127,9 @@ class AdbTarget(Target):
     def check(self) -> None:
         proc = self._adb("get-state", timeout=30)
         if proc.returncode != 0 or proc.stdout.strip() != "device":
-            msg = " ".join((proc.stderr or proc.stdout).split()) or "no device"
+            lines = [ln.strip() for ln in (proc.stderr + proc.stdout).splitlines()
+                     if ln.strip() and not ln.startswith("*")]  # "* daemon started" chatter
+            msg = lines[-1] if lines else "no device"
             which = f"device {self.serial!r}" if self.serial else "an Android device"
             raise EdgekitError(f"{self.spec}: {which} is not attached or not authorised ({msg}); "
                                "check `adb devices`")

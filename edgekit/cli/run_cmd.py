@@ -19,7 +19,11 @@ import click
 @click.option("--max-length", default=64, show_default=True, type=int)
 @click.option("--seed", default=42, show_default=True, type=int)
 @click.option("--fresh", is_flag=True, help="Redo every stage instead of reusing finished ones.")
-def run_cmd(data, data_format, out, backbone, teacher_epochs, teacher_lr, max_length, seed, fresh) -> None:
+@click.option("--arm", is_flag=True, help="Also benchmark on the emulated arm64 target (qemu; prepared on first use).")
+@click.option("--arm-cpu", default="cortex-a72", show_default=True,
+              help="Emulated core for --arm: cortex-a53, cortex-a72, cortex-a76, neoverse-n1.")
+def run_cmd(data, data_format, out, backbone, teacher_epochs, teacher_lr, max_length, seed, fresh, arm,
+            arm_cpu) -> None:
     """Run the whole pipeline: data → teacher (→ students → TFLite → benchmark → report).
 
     With no options it trains on the embedded default financial-news dataset with the offline
@@ -30,7 +34,7 @@ def run_cmd(data, data_format, out, backbone, teacher_epochs, teacher_lr, max_le
 
     settings = RunSettings(out=Path(out), data=data, data_format=data_format, backbone=backbone,
                            teacher_epochs=teacher_epochs, teacher_lr=teacher_lr, max_length=max_length, seed=seed,
-                           fresh=fresh)
+                           fresh=fresh, arm=arm, arm_cpu=arm_cpu)
     summary = run_pipeline(settings, log=lambda m: click.echo(m, err=True))
     click.echo(f"\nedgekit run → {out}")
     for name, result in summary["stages"].items():
