@@ -91,6 +91,13 @@ def convert_model_dir(model_dir: str | Path, out: str | Path, splits, options: C
     labels = loaded.labels
     _check_data(loaded, splits, options)
 
+    skipped = {m: exporter.unsupported_modes[m] for m in options.modes if m in exporter.unsupported_modes}
+    for m, why in skipped.items():
+        log(f"skipping {m}: {why}")
+    options.modes = [m for m in options.modes if m not in skipped]
+    if not options.modes:
+        raise EdgekitError(f"none of the requested modes can be converted for family {loaded.family!r}")
+
     # ---- the check set (validation split) and the source model's logits on it
     val = splits.validation
     texts = [e.text for e in val.examples]
@@ -120,6 +127,8 @@ def convert_model_dir(model_dir: str | Path, out: str | Path, splits, options: C
                                     labels, buckets[-1][0], name=f"{splits.train.name} (held out from calibration)")
 
     manifest: dict[str, Any] = _manifest_head(loaded, model_dir, buckets, exporter, stamp())
+    if skipped:
+        manifest["skipped_modes"] = skipped
     work = Path(tempfile.mkdtemp(prefix="edgekit-convert-"))
     try:
         with atomic_directory(out, overwrite=options.overwrite) as tmp:
@@ -133,7 +142,8 @@ def convert_model_dir(model_dir: str | Path, out: str | Path, splits, options: C
                                                            {"mask_value": options.mask_value})
                 job = ConvertJob(str(sm_dir), saved[mode.graph], float_fallback_patterns=exporter.float_fallback_patterns
                                  if options.fallback != "none" else (),
-                                 int8_io=options.int8_io and mode.name == "int8", fallback=options.fallback, log=log)
+                                 int8_io=options.int8_io and mode.name == "int8", fallback=options.fallback, log=log,
+                                 fallback_groups=exporter.fallback_groups)
                 if mode.needs_calibration:
                     job.representative_dataset = _rep(calib)
                     job.report["calibration"] = calib_summary
@@ -256,26 +266,29 @@ def _mode_entry(mode, path: Path, buckets, exporter, figures: dict, job: Convert
     from .tflite_file import read_tflite
 
     info = read_tflite(path)
+    sharing = info.weight_sharing()
+    shared = len(buckets) == 1 or sharing["shared_fraction"] >= 0.5
     entry: dict[str, Any] = {
         "file": path.name,
         "bytes": path.stat().st_size,
         "sha256": sha256_file(path),
         "signatures": [s for _, s in buckets],
-        "weights_shared_across_buckets": exporter.weights_shared_across_buckets,
+        "weights_shared_across_buckets": shared,
+        "weights": sharing,  # measured in the file: constant bytes and the share used by several signatures
         "description": mode.description,
         "output_dtype": next(iter(info.signature_io(info.signatures[0])[1].values())).dtype,
         "parity": figures,
         "ops": info.op_histogram(),
     }
-    if not exporter.weights_shared_across_buckets:
-        entry["weights_note"] = exporter.notes.get("weights_shared_across_buckets", "")
+    if not shared:
+        entry["weights_note"] = exporter.notes.get(
+            "weights_shared_across_buckets",
+            "the converter keeps one copy of the weights per signature in this mode (quantization parameters are "
+            "per subgraph)")
     if mode.note:
         entry["note"] = mode.note
     if mode.graph == "quant":
         entry["graph"] = {"attention_mask_value": options.mask_value} if exporter.family == "bert" else {}
-    if mode.name == "int8" and exporter.weights_shared_across_buckets:
-        entry["weights_note"] = ("full-integer conversion duplicates part of the weights per signature "
-                                 "(quantization parameters are per subgraph)")
     report = {k: v for k, v in job.report.items() if not k.startswith("_")}
     if report:
         entry["quantization"] = report

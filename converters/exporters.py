@@ -37,9 +37,13 @@ class Exporter:
     model_for_length: Callable[[Any, int], Any] = lambda loaded, L: loaded.model
     graph_patches: Callable[[str, dict], ContextManager] = lambda graph, opts: contextlib.nullcontext()
     float_fallback_patterns: tuple[str, ...] = ()
+    # candidate float-fallback groups for the measured search: group name → regex over op names
+    fallback_groups: dict[str, str] = field(default_factory=dict)
     weights_shared_across_buckets: bool = True
     supports_metadata: bool = False  # a BERT-classifier file Task Library / MediaPipe can load
     notes: dict = field(default_factory=dict)
+    # modes this family cannot be converted to yet, with the reason (skipped and recorded in the manifest)
+    unsupported_modes: dict[str, str] = field(default_factory=dict)
 
 
 EXPORTERS: dict[str, Exporter] = {}
@@ -124,8 +128,20 @@ BERT_EXPORTER = register_exporter(Exporter(
     # LayerNorm's MEAN / SQUARED_DIFFERENCE / RSQRT and the scale/shift around them lose too much in
     # int8 (DESIGN §3): the whole LayerNorm subgraph stays float.
     float_fallback_patterns=("layer_norm",),
+    # op roles whose int8 error was measured to matter on the MiniLM teacher (README, Conversion)
+    fallback_groups={
+        "residual_adds": r"transformer_layer_\d+(_\d+)?/add(_\d+)?\d*$",
+        "attention_mask_softmax": r"self_attention_layer(_\d+)?/softmax",
+        "attention_matmuls": r"self_attention_layer(_\d+)?/MatMul",
+        "ffn_output": r"feedforward_output_dense",
+        "gelu": r"/Gelu/",
+        "embeddings": r"(token|position|segment)_embedding|embeddings_add",
+    },
     weights_shared_across_buckets=True,
     supports_metadata=True,
+    unsupported_modes={"int16x8": (
+        "not yet for BERT: TF 2.21's int16x8 quantizer gives int16 ADD/TRANSPOSE ops int8 constant operands "
+        "that LiteRT rejects; it needs a rewritten embedding sum and LayerNorm (DESIGN §3)")},
 ))
 
 

@@ -71,6 +71,7 @@ class ConvertJob:
     signature_keys: list[str]
     representative_dataset: Callable[[], Any] | None = None
     float_fallback_patterns: tuple[str, ...] = ()
+    fallback_groups: dict = field(default_factory=dict)  # candidate groups for the measured search
     int8_io: bool = False
     per_tensor_dense: bool = False  # dynamic int8: per-tensor dense weights (tflite-support 0.4.4 loads them)
     fallback: str = "auto"  # int8: "none", "family" (the family's fragile ops) or "auto" (+ measured)

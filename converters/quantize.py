@@ -7,12 +7,13 @@
    with a denylist of op names kept float. Trying a denylist costs seconds, not a recalibration.
 3. **Family fallback.** Ops whose names match the family's fragile patterns stay float (BERT: the
    whole LayerNorm subgraph).
-4. **Measured fallback** (``fallback="auto"``). Run the float (calibrated) model and the quantized one
-   side by side on calibration sentences with every intermediate tensor kept, and give each op the
-   relative error of its output (RMS(q - f) / RMS(f)) *minus* the largest relative error of its
-   inputs: the error that op adds. Ops are denylisted in that order, 0, 2, 4, 8, ... at a time, until
-   the quantized model agrees with the Keras model on held-out *training* sentences (the validation
-   split stays for the parity gate) at ``target_agreement``; otherwise the best set tried is kept.
+4. **Measured fallback** (``fallback="auto"``). The family names candidate groups of ops by role
+   (BERT: residual adds, attention mask/softmax, attention matmuls, FFN output, GELU, embeddings).
+   Each group is kept float alone and the model scored against the Keras model on held-out
+   *training* sentences (the validation split stays for the parity gate); the groups that help are
+   then combined in the order of their measured gain until ``target_agreement`` is met, else the best
+   combination tried is kept. The error each op adds (relative error of its output minus that of its
+   inputs, float vs quantized run side by side) is recorded as a diagnostic.
 5. **Runtime fixes.** int16x8 has converter/runtime gaps (an int16 ADD/MUL with an int8 constant
    operand is rejected): an op the quantizer or the runtime refuses is added to the float set and the
    model re-quantized (at most ``_MAX_REPAIRS`` times), recorded in the report.
@@ -29,7 +30,6 @@ from ..errors import EdgekitError
 from .tflite_file import read_tflite
 
 _MAX_REPAIRS = 40
-_SEARCH_STEPS = (0, 2, 4, 8, 16, 32, 64)
 
 
 class QuantizationError(EdgekitError):
@@ -87,17 +87,18 @@ def quantize_repairing(calibrated: bytes, activations: str, denylist: set[str], 
             continue
         info = read_tflite(model)
         bad = None
-        interp = Interpreter(model_content=model)
-        for sig in info.signatures:
-            try:
-                interp.get_signature_runner(sig.key)
-            except (RuntimeError, ValueError) as exc:
-                m = _NODE.search(str(exc))
-                if not m:
-                    raise QuantizationError(f"{activations} model does not load: {_first_line(exc)}") from None
-                op = info.subgraphs[sig.subgraph].ops[int(m.group(1))]
-                bad = info.subgraphs[sig.subgraph].tensors[op.outputs[0]].name
-                break
+        try:
+            interp = Interpreter(model_content=model)
+            interp.allocate_tensors()
+        except (RuntimeError, ValueError) as exc:  # subgraph 0 is prepared when the interpreter is built
+            bad = _rejected_op(info, 0, exc, activations)
+        if bad is None:
+            for sig in info.signatures:
+                try:
+                    interp.get_signature_runner(sig.key)
+                except (RuntimeError, ValueError) as exc:
+                    bad = _rejected_op(info, sig.subgraph, exc, activations)
+                    break
         if bad is None:
             return model
         if bad in denylist:
@@ -105,6 +106,14 @@ def quantize_repairing(calibrated: bytes, activations: str, denylist: set[str], 
         denylist.add(bad)
         repairs.append(bad)
     raise QuantizationError(f"{activations} quantization: more than {_MAX_REPAIRS} ops needed a float fallback")
+
+
+def _rejected_op(info, subgraph: int, exc: BaseException, activations: str) -> str:
+    m = _NODE.search(str(exc))
+    if not m:
+        raise QuantizationError(f"{activations} model does not load: {_first_line(exc)}") from None
+    sg = info.subgraphs[subgraph]
+    return sg.tensors[sg.ops[int(m.group(1))].outputs[0]].name
 
 
 def _first_line(exc: BaseException) -> str:
@@ -164,6 +173,7 @@ def local_errors(calibrated: bytes, quantized: bytes, samples: list[tuple[str, d
                 denom = float(np.sqrt(np.mean(np.square(f)))) + 1e-8
                 sums[t.name] = sums.get(t.name, 0.0) + float(np.sqrt(np.mean(np.square(q - f)))) / denom
     rel = {k: v / len(feeds_list) for k, v in sums.items()}
+    local_errors.subgraph = qsig.subgraph  # type: ignore[attr-defined]  # where the names come from
     added: dict[str, float] = {}
     for op in qsg.ops:
         if op.opcode in ("QUANTIZE", "DEQUANTIZE") or not op.outputs:
@@ -185,18 +195,26 @@ def _producer_name(sg, tensor_index: int) -> str:
     return name
 
 
-def _all_names_for(base_names: list[str], all_names: set[str]) -> set[str]:
-    """A node of one signature and its namesakes in the other signatures (suffixed 1, 2, ...)."""
-    out = set()
-    for b in base_names:
-        out.add(b)
-        out.update(n for n in all_names if n.startswith(b) and n[len(b):].isdigit())
+def namesakes(name: str, subgraph: int, n_subgraphs: int, all_names: set[str]) -> set[str]:
+    """An op of one signature and the same op in the other signatures.
+
+    The converter names subgraph k's copy of an op ``NAME`` + ``str(k)`` (subgraph 0 keeps ``NAME``).
+    """
+    suffix = str(subgraph) if subgraph else ""
+    base = name[:-len(suffix)] if suffix and name.endswith(suffix) else name
+    out = {name}
+    for j in range(n_subgraphs):
+        cand = base + (str(j) if j else "")
+        if cand in all_names:
+            out.add(cand)
     return out
 
 
 def full_integer(job, activations: str) -> bytes:
     calibrated = calibrate(job, activations)
-    all_names = read_tflite(calibrated).op_output_names()
+    cal_info = read_tflite(calibrated)
+    all_names = cal_info.op_output_names()
+    n_sub = len(cal_info.subgraphs)
     family = match_patterns(calibrated, job.float_fallback_patterns) if job.fallback != "none" else set()
     repairs: list[str] = []
     denylist = set(family)
@@ -209,37 +227,83 @@ def full_integer(job, activations: str) -> bytes:
         report["float_fallback"]["runtime_repairs"] = sorted(set(repairs))
 
     if job.fallback == "auto" and job.evaluate is not None:
-        target = float(job.report.get("target_agreement", 0.99))
-        first = job.evaluate(model)
-        history = [{"extra_nodes": 0, **first}]
-        job.log(f"  {activations}: family fallback only → agreement {first['argmax_agreement']:.4f} on held-out "
-                f"training sentences")
-        best = (first["argmax_agreement"], -first["mean_abs_logit_error"], model, [])
-        if first["argmax_agreement"] < target:
-            samples = job.report.get("_samples") or []
-            added = local_errors(calibrated, model, samples)
-            ranked = [n for n, _ in sorted(added.items(), key=lambda kv: -kv[1]) if n not in denylist]
-            report["float_fallback"]["measured_top"] = [
-                {"node": n, "added_rel_error": round(added[n], 4)} for n in ranked[:10]]
-            for k in _SEARCH_STEPS[1:]:
-                if k > len(ranked):
-                    break
-                extra = _all_names_for(ranked[:k], all_names)
-                trial_deny = set(denylist) | extra
-                trial = quantize_repairing(calibrated, activations, trial_deny, job.int8_io, repairs)
-                res = job.evaluate(trial)
-                history.append({"extra_nodes": k, **res})
-                job.log(f"  {activations}: + {k} measured float ops → agreement {res['argmax_agreement']:.4f}")
-                score = (res["argmax_agreement"], -res["mean_abs_logit_error"])
-                if score > best[:2]:
-                    best = (*score, trial, ranked[:k])
-                if res["argmax_agreement"] >= target:
-                    break
-        model = best[2]
-        report["float_fallback"]["measured_nodes"] = list(best[3])
-        report["float_fallback"]["search"] = history
-        report["float_fallback"]["target_agreement"] = target
+        model = _search(job, calibrated, activations, denylist, all_names, n_sub, model, report, repairs)
     info = read_tflite(model)
     report["float_ops"] = info.float_ops()
     job.report.update(report)
     return model
+
+
+def group_members(groups: dict[str, str], names: set[str]) -> dict[str, set[str]]:
+    """Op names of every fallback group (a regex over op names), empty groups dropped."""
+    out = {}
+    for g, pattern in groups.items():
+        rx = re.compile(pattern)
+        members = {n for n in names if rx.search(n)}
+        if members:
+            out[g] = members
+    return out
+
+
+def _search(job, calibrated: bytes, activations: str, denylist: set[str], all_names: set[str], n_sub: int,
+            model: bytes, report: dict, repairs: list[str]) -> bytes:
+    """Measured float fallback: each candidate group's effect alone, then the best groups together.
+
+    Every trial is quantized from the same calibration and scored against the Keras model on held-out
+    training sentences (never the validation split the gate uses): argmax agreement first, mean |Δlogit|
+    to break ties. Groups are added in the order of their measured gain until ``target_agreement``.
+    """
+    target = float(job.report.get("target_agreement", 0.99))
+    ff = report["float_fallback"]
+    ff["target_agreement"] = target
+    first = job.evaluate(model)
+    history = [{"float_groups": [], **first}]
+    job.log(f"    {activations}: family fallback only → agreement {first['argmax_agreement']:.4f} "
+            f"(held-out training sentences)")
+
+    def score(res):
+        return (res["argmax_agreement"], -res["mean_abs_logit_error"])
+
+    best = (score(first), model, [])
+    groups = group_members(job.fallback_groups, all_names - denylist)
+    if first["argmax_agreement"] < target and groups:
+        # per-op diagnostics: the error each quantized op adds (recorded, not used to choose)
+        try:
+            added = local_errors(calibrated, model, job.report.get("_samples") or [])
+            ff["measured_op_error_top"] = [{"node": n, "added_rel_error": round(v, 4)} for n, v in
+                                           sorted(added.items(), key=lambda kv: -kv[1])[:8]]
+        except Exception:  # diagnostics only
+            pass
+        alone = {}
+        for g, members in groups.items():
+            trial = quantize_repairing(calibrated, activations, denylist | members, job.int8_io, repairs)
+            res = job.evaluate(trial)
+            alone[g] = res
+            history.append({"float_groups": [g], **res})
+            job.log(f"    {activations}: + {g} float → agreement {res['argmax_agreement']:.4f}, "
+                    f"mean |Δlogit| {res['mean_abs_logit_error']:.3f}")
+            if score(res) > best[0]:
+                best = (score(res), trial, [g])
+        ff["group_effect_alone"] = {g: {k: round(v, 4) for k, v in r.items()} for g, r in alone.items()}
+        order = [g for g in sorted(alone, key=lambda g: score(alone[g]), reverse=True)
+                 if score(alone[g]) > score(first)]
+        chosen: list[str] = []
+        if best[0][0] < target:
+            for g in order:
+                chosen.append(g)
+                if len(chosen) < 2:
+                    continue  # a single group was measured above
+                members = set().union(*(groups[c] for c in chosen))
+                trial = quantize_repairing(calibrated, activations, denylist | members, job.int8_io, repairs)
+                res = job.evaluate(trial)
+                history.append({"float_groups": list(chosen), **res})
+                job.log(f"    {activations}: + {', '.join(chosen)} float → agreement "
+                        f"{res['argmax_agreement']:.4f}, mean |Δlogit| {res['mean_abs_logit_error']:.3f}")
+                if score(res) > best[0]:
+                    best = (score(res), trial, list(chosen))
+                if res["argmax_agreement"] >= target:
+                    break
+    ff["measured_groups"] = best[2]
+    ff["search"] = [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in h.items()} for h in history]
+    ff["held_out_agreement"] = round(best[0][0], 4)
+    return best[1]

@@ -48,6 +48,7 @@ class TensorInfo:
     zero_points: list[int] = field(default_factory=list)
     quantized_dimension: int = 0
     is_constant: bool = False
+    buffer: int = 0
 
     def to_dict(self, short: bool = True) -> dict:
         d: dict[str, Any] = {"name": self.name, "dtype": self.dtype, "shape": self.shape,
@@ -99,6 +100,19 @@ class TFLiteModelInfo:
     signatures: list[SignatureInfo]
     metadata: dict[str, int]  # metadata name → buffer size in bytes
     min_runtime_version: str | None
+    buffer_sizes: list[int] = field(default_factory=list)
+
+    def weight_sharing(self) -> dict:
+        """Constant bytes, and how much of them sits in buffers used by more than one subgraph."""
+        users: dict[int, set[int]] = {}
+        for sg in self.subgraphs:
+            for t in sg.tensors:
+                if t.is_constant:
+                    users.setdefault(t.buffer, set()).add(sg.index)
+        total = sum(self.buffer_sizes[b] for b in users)
+        shared = sum(self.buffer_sizes[b] for b, u in users.items() if len(u) > 1)
+        return {"constant_bytes": total, "shared_bytes": shared,
+                "shared_fraction": round(shared / total, 4) if total else 0.0}
 
     # ------------------------------------------------------------------ derived views
     def op_histogram(self) -> dict[str, int]:
@@ -232,7 +246,7 @@ def _parse(schema, buf: bytes, path: str | None) -> TFLiteModelInfo:
                 index=t, name=(ten.Name() or b"").decode("utf-8", "replace"),
                 dtype=_TYPE_NAMES.get(int(ten.Type()), f"type{int(ten.Type())}"), shape=shape, shape_signature=sig,
                 scales=scales, zero_points=zps, quantized_dimension=qdim,
-                is_constant=0 < bidx < n_buffers and buffer_sizes[bidx] > 0))
+                is_constant=0 < bidx < n_buffers and buffer_sizes[bidx] > 0, buffer=bidx))
         ops = []
         for o in range(sg.OperatorsLength()):
             op = sg.Operators(o)
@@ -266,7 +280,7 @@ def _parse(schema, buf: bytes, path: str | None) -> TFLiteModelInfo:
     return TFLiteModelInfo(path=path, size=len(buf), version=int(model.Version()),
                            description=(model.Description() or b"").decode("utf-8", "replace"),
                            subgraphs=subgraphs, signatures=signatures, metadata=metadata,
-                           min_runtime_version=min_runtime)
+                           min_runtime_version=min_runtime, buffer_sizes=buffer_sizes)
 
 
 def describe(info: TFLiteModelInfo) -> dict:
@@ -296,4 +310,5 @@ def describe(info: TFLiteModelInfo) -> dict:
         "quantized_activations": quantized,
         "float_ops": info.float_ops() if quantized else None,
         "metadata": info.metadata,
+        "weights": info.weight_sharing(),
     }

@@ -38,6 +38,10 @@ class RunSettings:
     student_epochs: int = 0  # 0: the family's default (bilstm 12, bert 5; early stopping on validation)
     distill_temperature: float = 2.0
     distill_alpha: float = 0.5  # weight of the soft loss (edgekit.distill.losses)
+    # conversion of the teacher (stage "convert", converters/stage.py)
+    convert_modes: tuple[str, ...] = ("fp32", "dynamic_int8", "int8")
+    convert_buckets: tuple[int, ...] = (16, 32, 64, 128)
+    calibration_samples: int = 200
     # benchmarks (stages "bench" and "report", benchmarks/stages.py)
     arm: bool = False  # add the emulated arm64 target (qemu user-mode)
     arm_cpu: str = "cortex-a72"
@@ -76,7 +80,7 @@ class Stage:
 STAGES: dict[str, Stage] = {}
 
 # Modules whose import registers more stages (students, conversion, benchmarks, report).
-STAGE_MODULES: tuple[str, ...] = ("edgekit.distill.stage", "edgekit.benchmarks.stages",)
+STAGE_MODULES: tuple[str, ...] = ("edgekit.distill.stage", "edgekit.converters.stage", "edgekit.benchmarks.stages")
 
 
 def stage(name: str, title: str, fingerprint: Callable[[RunSettings], dict], order: int):

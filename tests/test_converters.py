@@ -1,0 +1,371 @@
+"""Converters: real conversions (tiny BERT and BiLSTM in every mode, the MiniLM teacher in fp32 and dynamic
+int8), fixed [1, L] signatures per bucket, parity gates, manifest contents, metadata, and the CLI's one-line
+errors. No mocks: every file here is produced by TensorFlow's converter and run by LiteRT."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+ALL_MODES = ["fp32", "fp16", "dynamic_int8", "int8", "int16x8"]
+BERT_MODES = ["fp32", "fp16", "dynamic_int8", "int8"]  # int16x8: skipped for BERT, with the reason
+TINY_BUCKETS = [16, 32, 64]
+TEACHER_DIR = Path(os.environ.get("EDGEKIT_TEST_TEACHER", "/work/runs/teacher-fpb75"))
+
+
+def _convert(model_dir, out, splits, **kw):
+    from edgekit.converters.convert import ConvertOptions, convert_model_dir
+
+    opts = ConvertOptions(**{"calibration_samples": 60, "search_samples": 120, **kw})
+    return convert_model_dir(model_dir, out, splits, opts, log=lambda m: None, progress=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tmp_path_factory, tiny_teacher_dir, default_splits):
+    out = tmp_path_factory.mktemp("bundles") / "tiny"
+    manifest = _convert(tiny_teacher_dir, out, default_splits, modes=ALL_MODES, buckets=TINY_BUCKETS,
+                        metadata_length=64)
+    return out, manifest
+
+
+@pytest.fixture(scope="session")
+def bilstm_dir(tmp_path_factory, default_splits, tokenizer, vocab_path):
+    """A small BiLSTM student trained for a few epochs on the default data (the real family)."""
+    from edgekit.models.modeldir import save_model_dir
+    from edgekit.models.registry import get_family
+    from edgekit.train.encode import encode_texts
+    from edgekit.train.loop import TrainConfig, fit
+
+    family = get_family("bilstm")
+    labels = default_splits.train.labels
+    config = {"vocabulary_size": len(tokenizer.vocab), "embedding_dim": 32, "lstm_units": 32, "dropout": 0.1,
+              "num_classes": len(labels)}
+    model = family.build(config)
+
+    def enc(ds):
+        return (encode_texts(tokenizer, [e.text for e in ds.examples], 64),
+                np.array([labels.index(e.label) for e in ds.examples]))
+
+    (tr, ytr), (va, yva) = enc(default_splits.train), enc(default_splits.validation)
+    fit(model, tr, ytr, va, yva, labels, TrainConfig(epochs=6, learning_rate=5e-3, batch_size=32, patience=6),
+        log=lambda m: None, progress=False)
+    out = tmp_path_factory.mktemp("models") / "tiny-bilstm"
+    save_model_dir(out, model=model, family="bilstm", config=config, labels=labels, vocab=tokenizer.vocab,
+                   tokenizer_settings=tokenizer.settings, max_length=64,
+                   extra_meta={"data": {"dataset": default_splits.info.get("dataset"),
+                                        "sha256": default_splits.info.get("sha256")}})
+    return out
+
+
+def _check_fixed_signatures(path: Path, buckets: list[int], output_dtype: str = "float32"):
+    from edgekit.converters.tflite_file import read_tflite
+
+    info = read_tflite(path)
+    assert [s.key for s in info.signatures] == [f"seq{L}" for L in buckets]
+    for sig in info.signatures:
+        L = int(sig.key[3:])
+        ins, outs = info.signature_io(sig)
+        assert sorted(ins) == ["ids", "mask", "segment_ids"]
+        for name, t in ins.items():
+            assert t.dtype == "int32", (path.name, sig.key, name, t.dtype)
+            assert t.shape == [1, L] and t.shape_signature == [1, L], (path.name, sig.key, name, t.shape,
+                                                                        t.shape_signature)
+        (out,) = outs.values()
+        assert out.dtype == output_dtype
+        assert out.shape == [1, 3] and out.shape_signature == [1, 3]
+    # LiteRT agrees with the flatbuffer
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_path=str(path))
+    for L in buckets:
+        details = interp.get_signature_runner(f"seq{L}").get_input_details()
+        for d in details.values():
+            assert list(d["shape"]) == [1, L] and list(d["shape_signature"]) == [1, L]
+
+
+# --------------------------------------------------------------------------------------- tiny BERT
+@pytest.mark.parametrize("mode", BERT_MODES)
+def test_tiny_bert_every_mode_has_fixed_signatures_per_bucket(tiny_bundle, mode):
+    out, manifest = tiny_bundle
+    _check_fixed_signatures(out / manifest["modes"][mode]["file"], TINY_BUCKETS)
+
+
+def test_tiny_bert_manifest_follows_the_contract(tiny_bundle, tiny_teacher_dir):
+    from edgekit.contracts import check_manifest
+    from edgekit.fsutil import sha256_file
+
+    out, manifest = tiny_bundle
+    on_disk = json.loads((out / "manifest.json").read_text())
+    assert on_disk == json.loads(json.dumps(manifest))
+    assert check_manifest(on_disk) == []
+    assert on_disk["model"]["family"] == "bert"
+    assert on_disk["model"]["source_checkpoint"] == str(Path(tiny_teacher_dir).resolve())
+    assert [b["signature"] for b in on_disk["buckets"]] == ["seq16", "seq32", "seq64"]
+    assert [i["name"] for i in on_disk["inputs"]] == ["ids", "mask", "segment_ids"]
+    assert (out / "labels.txt").read_text().split() == on_disk["labels"]
+    assert (out / "vocab.txt").read_text().splitlines() == (Path(tiny_teacher_dir) / "vocab.txt").read_text().splitlines()
+    assert list(on_disk["modes"]) == BERT_MODES
+    assert "int16x8" in on_disk["skipped_modes"]
+    for mode, e in on_disk["modes"].items():
+        f = out / e["file"]
+        assert f.stat().st_size == e["bytes"] and sha256_file(f) == e["sha256"]
+        p = e["parity"]
+        assert p["passed"] is True and p["examples"] > 0
+        assert p["argmax_agreement"] >= p["thresholds"]["min_argmax_agreement"]
+        assert -p["macro_f1_delta"] <= p["thresholds"]["max_macro_f1_drop"]
+        assert np.isfinite(p["max_abs_logit_error"])
+    # float modes share weights across buckets; full int8 does not (measured in the file and said)
+    assert on_disk["modes"]["fp32"]["weights_shared_across_buckets"] is True
+    assert on_disk["modes"]["dynamic_int8"]["weights_shared_across_buckets"] is True
+    assert on_disk["modes"]["int8"]["weights_shared_across_buckets"] is False
+    assert on_disk["modes"]["int8"]["weights_note"]
+    assert on_disk["modes"]["fp32"]["parity"]["max_abs_logit_error"] < 1e-3
+    # the float ones are much bigger than dynamic int8
+    assert on_disk["modes"]["dynamic_int8"]["bytes"] < 0.4 * on_disk["modes"]["fp32"]["bytes"]
+
+
+def test_tiny_bert_int8_is_integer_with_float_layernorm_only(tiny_bundle):
+    from edgekit.converters.tflite_file import read_tflite
+
+    out, manifest = tiny_bundle
+    entry = manifest["modes"]["int8"]
+    info = read_tflite(out / entry["file"])
+    assert info.is_quantized()
+    names = info.float_op_names()
+    assert names, "LayerNorm should stay float"
+    import re
+
+    from edgekit.converters.exporters import BERT_EXPORTER
+
+    chosen = entry["quantization"]["float_fallback"].get("measured_groups", [])
+    rx = [re.compile(BERT_EXPORTER.fallback_groups[g]) for g in chosen]
+    assert all("layer_norm" in n or any(r.search(n) for r in rx) for n in names)
+    hist = info.op_histogram()
+    assert hist.get("FULLY_CONNECTED", 0) > 0
+    q = entry["quantization"]
+    assert q["calibrated_with"]["samples"] > 0
+    assert set(q["calibrated_with"]["per_bucket"]) == {"seq16", "seq32", "seq64"}
+    assert entry["graph"]["attention_mask_value"] == -30.0
+
+
+def test_tiny_bert_task_library_file_carries_metadata(tiny_bundle):
+    from edgekit.converters.tflite_file import read_tflite
+
+    out, manifest = tiny_bundle
+    tl = manifest["task_library"]
+    assert tl["metadata"] is True, tl["status"]
+    path = out / tl["file"]
+    info = read_tflite(path)
+    assert len(info.subgraphs) == 1 and [s.key for s in info.signatures] == ["serving_default"]
+    ins, outs = info.signature_io(info.signatures[0])
+    assert sorted(ins) == ["ids", "mask", "segment_ids"]
+    assert all(t.shape == t.shape_signature == [1, 64] and t.dtype == "int32" for t in ins.values())
+    assert list(outs.values())[0].dtype == "float32"
+    assert "TFLITE_METADATA" in info.metadata
+    # the writer packs vocab.txt and labels.txt into the file as a zip
+    packed = zipfile.ZipFile(io.BytesIO(path.read_bytes()))
+    assert set(packed.namelist()) >= {"vocab.txt", "labels.txt"}
+    assert packed.read("labels.txt").decode().split() == manifest["labels"]
+    assert tl["parity"]["passed"] is True
+
+
+def test_bundle_model_matches_the_keras_model(tiny_bundle, tiny_teacher_dir, default_splits):
+    from edgekit.benchmarks.bundle import Bundle, BundleModel
+    from edgekit.models.modeldir import load_model_dir
+    from edgekit.train.encode import encode_texts
+    from edgekit.train.loop import predict_logits
+
+    out, _ = tiny_bundle
+    loaded = load_model_dir(tiny_teacher_dir)
+    texts = [e.text for e in default_splits.test.examples[:12]]
+    ref = predict_logits(loaded.model, encode_texts(loaded.tokenizer, texts, 64))
+    model = BundleModel(Bundle.open(out), "fp32")
+    got = np.stack([model.logits(t) for t in texts])
+    np.testing.assert_allclose(got, ref, atol=1e-3)
+
+
+def test_int8_io_gives_int8_logits_that_the_runner_dequantizes(tmp_path, tiny_teacher_dir, default_splits):
+    out = tmp_path / "io"
+    manifest = _convert(tiny_teacher_dir, out, default_splits, modes=["int8"], buckets=[32], int8_io=True,
+                        metadata=False, fallback="family")
+    _check_fixed_signatures(out / "model_int8.tflite", [32], output_dtype="int8")
+    assert manifest["modes"]["int8"]["output_dtype"] == "int8"
+    assert manifest["modes"]["int8"]["parity"]["passed"]
+
+
+def test_failed_gate_leaves_no_bundle(tmp_path, tiny_teacher_dir, default_splits):
+    from edgekit.cli import cli
+
+    out = tmp_path / "b"
+    r = CliRunner().invoke(cli, ["convert", str(tiny_teacher_dir), "--out", str(out), "--modes", "fp32",
+                                 "--buckets", "16", "--no-metadata", "--threshold", "fp32:agreement=1.01"])
+    assert r.exit_code == 2
+    assert "parity gate failed for mode fp32" in r.stderr
+    assert len(r.stderr.strip().splitlines()[-1:]) == 1 and "Traceback" not in r.output + r.stderr
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".b.")]
+
+
+# ------------------------------------------------------------------------------------------ BiLSTM
+@pytest.fixture(scope="session")
+def bilstm_bundle(tmp_path_factory, bilstm_dir, default_splits):
+    out = tmp_path_factory.mktemp("bundles") / "bilstm"
+    return out, _convert(bilstm_dir, out, default_splits, modes=ALL_MODES, buckets=[16, 32])
+
+
+@pytest.mark.parametrize("mode", ALL_MODES)
+def test_bilstm_every_mode_has_fixed_signatures_and_passes_parity(bilstm_bundle, mode):
+    out, manifest = bilstm_bundle
+    e = manifest["modes"][mode]
+    _check_fixed_signatures(out / e["file"], [16, 32])
+    assert e["parity"]["passed"] and e["parity"]["examples"] > 0
+    from edgekit.converters.tflite_file import read_tflite
+
+    hist = read_tflite(out / e["file"]).op_histogram()
+    assert "WHILE" not in hist  # unrolled: no loop in any mode
+
+
+def test_bilstm_bundle_says_weights_are_per_bucket(bilstm_bundle):
+    from edgekit.contracts import check_manifest
+
+    out, manifest = bilstm_bundle
+    assert check_manifest(manifest) == []
+    assert manifest["model"]["family"] == "bilstm"
+    assert "task_library" not in manifest  # not a BERT classifier
+    assert manifest["modes"]["fp32"]["weights_shared_across_buckets"] is False
+    assert "accuracy reference" in manifest["modes"]["int16x8"]["note"]
+
+
+# ------------------------------------------------------------------------------------ CLI, errors
+def _one_line_error(result, *needles):
+    assert result.exit_code != 0, result.output
+    assert "Traceback" not in result.output + (result.stderr or "")
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert lines and lines[-1].startswith("error: "), result.stderr
+    assert len([ln for ln in lines if ln.startswith("error")]) == 1
+    for n in needles:
+        assert n in lines[-1], lines[-1]
+
+
+def test_cli_convert_missing_model_dir(tmp_path):
+    from edgekit.cli import cli
+
+    r = CliRunner().invoke(cli, ["convert", str(tmp_path / "nope"), "--out", str(tmp_path / "b")])
+    _one_line_error(r, "model directory not found")
+
+
+def test_cli_convert_unknown_mode(tmp_path, tiny_teacher_dir):
+    from edgekit.cli import cli
+
+    r = CliRunner().invoke(cli, ["convert", str(tiny_teacher_dir), "--out", str(tmp_path / "b"), "--modes", "fp32,int3"])
+    _one_line_error(r, "unknown mode 'int3'")
+
+
+def test_cli_convert_calibration_data_without_examples(tmp_path, tiny_teacher_dir, default_splits):
+    from edgekit.cli import cli
+    from edgekit.data import Splits
+
+    empty_train = default_splits.train.subset([], name="empty:train")
+    empty_train.notes["split"] = "train"
+    Splits(empty_train, default_splits.validation, default_splits.test, dict(default_splits.info)).save(tmp_path / "split")
+    r = CliRunner().invoke(cli, ["convert", str(tiny_teacher_dir), "--split-dir", str(tmp_path / "split"),
+                                 "--out", str(tmp_path / "b"), "--modes", "int8", "--allow-other-data"])
+    _one_line_error(r, "no examples")
+    assert not (tmp_path / "b").exists()
+
+
+def test_calibration_samples_cover_every_bucket(tokenizer, default_splits):
+    from edgekit.converters.calibration import calibration_samples
+    from edgekit.errors import DataError
+
+    texts = [e.text for e in default_splits.train.examples]
+    samples, summary = calibration_samples(texts, tokenizer, [(16, "seq16"), (32, "seq32"), (128, "seq128")], 30)
+    assert summary["samples"] == 30 and {s for s, _ in samples} == {"seq16", "seq32", "seq128"}
+    for sig, feeds in samples:
+        assert feeds["ids"].shape == (1, int(sig[3:])) and feeds["ids"].dtype == np.int32
+    with pytest.raises(DataError, match="no examples"):
+        calibration_samples(["", "  "], tokenizer, [(16, "seq16")], 10)
+
+
+def test_cli_inspect_bundle_and_file(tiny_bundle):
+    from edgekit.cli import cli
+
+    out, manifest = tiny_bundle
+    r = CliRunner().invoke(cli, ["inspect", str(out)])
+    assert r.exit_code == 0, r.output + r.stderr
+    assert "shape=[1, 16] shape_signature=[1, 16]" in r.output
+    assert "float ops left:" in r.output and "MEAN" in r.output
+    r = CliRunner().invoke(cli, ["inspect", str(out / manifest["modes"]["int8"]["file"]), "--json"])
+    d = json.loads(r.output)
+    assert d["quantized_activations"] is True and d["float_ops"]["RSQRT"] > 0
+    assert d["signatures"][0]["inputs"]["ids"]["shape_signature"] == [1, 16]
+
+
+def test_cli_inspect_corrupt_and_truncated_files(tmp_path, tiny_bundle):
+    from edgekit.cli import cli
+
+    out, manifest = tiny_bundle
+    junk = tmp_path / "junk.tflite"
+    junk.write_bytes(b"this is not a model at all")
+    _one_line_error(CliRunner().invoke(cli, ["inspect", str(junk)]), "not a readable TFLite model")
+    data = (out / manifest["modes"]["fp32"]["file"]).read_bytes()
+    cut = tmp_path / "cut.tflite"
+    cut.write_bytes(data[: len(data) // 3])
+    _one_line_error(CliRunner().invoke(cli, ["inspect", str(cut)]), "cut.tflite")
+
+
+def test_cli_predict_runs_and_rejects_a_truncated_copy(tmp_path, tiny_bundle):
+    from edgekit.cli import cli
+
+    out, manifest = tiny_bundle
+    r = CliRunner().invoke(cli, ["predict", str(out), "Operating profit rose to EUR 13.1 mn", "--mode", "int8",
+                                 "--json"])
+    assert r.exit_code == 0, r.output + r.stderr
+    rec = json.loads(r.output.strip().splitlines()[0])
+    assert rec["label"] in manifest["labels"] and rec["bucket"] == 16
+    assert abs(sum(rec["probabilities"].values()) - 1) < 1e-5
+
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    f = copy / manifest["modes"]["fp32"]["file"]
+    f.write_bytes(f.read_bytes()[:1000])
+    _one_line_error(CliRunner().invoke(cli, ["predict", str(copy), "text", "--mode", "fp32"]), "truncated")
+    _one_line_error(CliRunner().invoke(cli, ["predict", str(copy), "text", "--mode", "int5"]), "no mode 'int5'")
+
+
+# ------------------------------------------------------------------------------ MiniLM teacher (slow)
+@pytest.fixture(scope="session")
+def teacher_bundle(tmp_path_factory, fpb_dir):
+    if not (TEACHER_DIR / "edgekit_model.json").is_file():
+        pytest.fail(f"fine-tuned MiniLM teacher not found at {TEACHER_DIR} (set EDGEKIT_TEST_TEACHER)")
+    from edgekit.data import load_dataset, split_dataset
+
+    splits = split_dataset(load_dataset(fpb_dir / "Sentences_75Agree.txt"), seed=42)
+    out = tmp_path_factory.mktemp("bundles") / "teacher"
+    manifest = _convert(TEACHER_DIR, out, splits, modes=["fp32", "dynamic_int8"], buckets=[16, 32],
+                        check_limit=120, metadata=False)
+    return out, manifest
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["fp32", "dynamic_int8"])
+def test_minilm_teacher_converts_with_fixed_signatures_and_parity(teacher_bundle, mode):
+    out, manifest = teacher_bundle
+    e = manifest["modes"][mode]
+    _check_fixed_signatures(out / e["file"], [16, 32])
+    p = e["parity"]
+    assert p["passed"] and p["examples"] == 120
+    assert p["argmax_agreement"] >= 0.98
+    if mode == "fp32":
+        assert p["max_abs_logit_error"] < 1e-2
+    else:
+        assert e["bytes"] < 0.35 * manifest["modes"]["fp32"]["bytes"]
+    assert manifest["model"]["params"] > 20_000_000
