@@ -359,3 +359,86 @@ def test_adb_without_device_is_one_clear_line(small_bundle, tmp_path):
         assert "not attached" in msg and "edgekit-no-such-device" in msg
     else:
         assert "adb not found" in msg
+
+
+# ---------------------------------------------------------------------------------------------
+# the harness: `edgekit bench` (resume after a kill, Keras baseline, one-line mistakes)
+
+
+def _bench_cmd(*args) -> list[str]:
+    return [sys.executable, "-c", "from edgekit.cli import main; main()", "bench", *map(str, args)]
+
+
+def test_bench_resumes_after_kill_and_measures_the_keras_source(small_bundle, eval_subset, tmp_path):
+    import signal
+
+    out = tmp_path / "results.jsonl"
+    args = [small_bundle, "--data", eval_subset, "--threads", "1,2", "--limit", 20, "--out", out, "--no-progress"]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    proc = subprocess.Popen(_bench_cmd(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and not (out.is_file() and out.read_text().count("\n") >= 2):
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # a kill, not a clean exit
+    proc.wait()
+    first = [json.loads(line) for line in out.read_text().splitlines()]
+    assert 2 <= len(first) < 8
+    with out.open("a") as fh:  # and a record torn in half by the kill
+        fh.write(json.dumps(first[0])[:150])
+    done = subprocess.run(_bench_cmd(*args), capture_output=True, text=True, env=env, timeout=900)
+    assert done.returncode == 0, done.stderr
+    assert f"{len(first)} already there" in done.stdout and "already in" in done.stderr
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    keys = [r["run_key"] for r in records]
+    # 3 modes x 2 thread counts + the Keras source model at 1 and 2 threads, each exactly once
+    assert len(records) == 8 and len(set(keys)) == 8
+    assert records[: len(first)] == first
+    assert all(contracts.check_result(r) == [] for r in records)
+    keras = [r for r in records if r["bundle"]["mode"] == "keras"]
+    assert sorted(r["threads"] for r in keras) == [1, 2]
+    assert keras[0]["device"]["runtime"]["name"] == "tensorflow" and keras[0]["bundle"]["model"] == "teacher"
+    fp32 = next(r for r in records if r["bundle"]["mode"] == "fp32" and r["threads"] == 1)
+    assert keras[0]["predictions"] == fp32["predictions"]  # the conversion is faithful, so argmax agrees
+    again = subprocess.run(_bench_cmd(*args), capture_output=True, text=True, env=env, timeout=300)
+    assert again.returncode == 0 and "0 measured, 8 already there" in again.stdout
+
+
+def test_bench_mistakes_are_one_line(small_bundle, eval_subset, tmp_path):
+    from click.testing import CliRunner
+
+    from edgekit.cli import cli
+
+    def bench(*args):
+        r = CliRunner().invoke(cli, ["bench", *map(str, args), "--out", str(tmp_path / "r.jsonl"), "--no-progress"])
+        assert r.exit_code == 2, r.output
+        lines = [line for line in r.stderr.strip().splitlines() if line.startswith("error:")]
+        assert len(lines) == 1 and "Traceback" not in r.output
+        return lines[0]
+
+    malformed = shutil.copytree(small_bundle, tmp_path / "malformed")
+    (malformed / "manifest.json").write_text('{"schema_version": 1, "model": ')
+    assert "not valid JSON" in bench(malformed, "--data", eval_subset)
+    assert "no mode 'fp16'" in bench(small_bundle, "--modes", "fp16", "--data", eval_subset)
+    missing = shutil.copytree(small_bundle, tmp_path / "missing")
+    (missing / "model_int8.tflite").unlink()
+    assert "model_int8.tflite" in bench(missing, "--data", eval_subset)
+    odd = tmp_path / "odd.jsonl"
+    odd.write_text(json.dumps({"text": "Profit rose.", "label": "positive"}) + "\n"
+                   + json.dumps({"text": "Meh.", "label": "so-so"}) + "\n")
+    line = bench(small_bundle, "--data", odd)
+    assert "odd.jsonl:2" in line and "unknown label 'so-so'" in line
+    assert "unknown target" in bench(small_bundle, "--data", eval_subset, "--target", "tpu")
+    assert "not prepared" in bench(small_bundle, "--data", eval_subset, "--target", "arm64",
+                                   "--arm64-cache", tmp_path / "empty-cache")
+    assert not (tmp_path / "r.jsonl").exists()  # validated before anything ran
+
+
+def test_arm64_prepare_command_reuses_the_cache(arm64_env):
+    from click.testing import CliRunner
+
+    from edgekit.cli import cli
+
+    r = CliRunner().invoke(cli, ["arm64", "prepare", "--cache", str(arm64_env.cache)])
+    assert r.exit_code == 0, r.output
+    assert "reusing" in r.stderr and "arm64 ready" in r.stdout and "python3-aarch64-cortex-a53" in r.stdout
