@@ -57,7 +57,19 @@ class Arm64Target(Target):
                                    "(use --limit for a smaller eval subset)") from None
             if proc.returncode != 0 or not out.is_file():
                 raise EdgekitError(runner_error(proc.stderr + proc.stdout, f"{self.spec} {job.bundle.name}/{job.mode}"))
-            return json.loads(out.read_text(encoding="utf-8"))
+            record = json.loads(out.read_text(encoding="utf-8"))
+        caveat = self.caveat(job)
+        if caveat:
+            record.setdefault("caveats", []).append(caveat)
+        return record
+
+    def caveat(self, job: Job) -> str | None:
+        """Known-unreliable combinations of this emulation (measured, see benchmarks/README.md)."""
+        if job.mode == "int8" and job.threads > 1 and self.cpu in ("cortex-a53", "cortex-a72"):
+            return (f"full-int8 with {job.threads} threads on emulated {self.cpu} (ARMv8.0, no dot-product) gave "
+                    "wrong logits here (mean |Δlogit| 0.39 vs x86; 1 thread and cortex-a76/neoverse-n1 agree): "
+                    "do not trust these predictions without real hardware")
+        return None
 
 
 @register("arm64")

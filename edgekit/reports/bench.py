@@ -278,6 +278,9 @@ def _html_table(head, body) -> str:
 def _target_heading(target: str, rows: Sequence[Row]) -> tuple[str, str]:
     r0 = rows[0].rec["device"]
     desc = f"{r0.get('arch')}, {r0.get('cpu_model')}, {r0.get('os')}, {r0['runtime']['name']} {r0['runtime']['version']}"
+    caveats = sorted({c for r in rows for c in r.rec.get("caveats", [])})
+    if caveats:
+        desc = desc + ". Caveats: " + " | ".join(caveats)
     if any(r.emulated for r in rows):
         return (f"{target} — EMULATED ({r0.get('emulator', 'qemu')})",
                 f"{desc}. Emulated: latencies are qemu user-mode timings (roughly 400–550× slower than the "
