@@ -43,7 +43,7 @@ class ConvertOptions:
     thresholds: dict[str, dict] = field(default_factory=dict)  # mode → {min_argmax_agreement: ...}
     check_limit: int | None = None  # parity on the first N validation examples only (tests)
     metadata: bool = True
-    metadata_mode: str = "dynamic_int8"
+    metadata_mode: str = "fp16"
     metadata_length: int = 128
     threads: int = 1
     seed: int = 0

@@ -74,7 +74,7 @@ def export_saved_model(exporter: Exporter, loaded, buckets: list[tuple[int, str]
     options = options or {}
     archive = keras.export.ExportArchive()
     tracked: list[int] = []
-    with exporter.graph_patches(graph, options):
+    with _plain_gather(graph), exporter.graph_patches(graph, options):
         for length, sig in buckets:
             model = exporter.model_for_length(loaded, int(length))
             if id(model) not in tracked:
@@ -84,6 +84,34 @@ def export_saved_model(exporter: Exporter, loaded, buckets: list[tuple[int, str]
                 tf.TensorSpec([1, int(length)], tf.int32, name=name) for name in INPUT_MAP])
         archive.write_out(str(out_dir), verbose=False)
     return [sig for _, sig in buckets]
+
+
+@contextlib.contextmanager
+def _plain_gather(graph: str):
+    """In the quant graph, embedding lookups are a plain GATHER on the ids.
+
+    Keras' ``take`` wraps negative indices first (LESS/ADD/SELECT on the int32 ids); TF's int16x8
+    calibrator then asks for min/max of the int32 ids and fails (DESIGN §3). Token ids are never
+    negative, so the wrap is dropped while tracing the quant graph.
+    """
+    if graph != "quant":
+        yield
+        return
+    import tensorflow as tf
+    from keras.src.backend.tensorflow import numpy as tf_np
+
+    old = tf_np.take
+
+    def take(x, indices, axis=None):
+        if axis == 0 and getattr(indices, "dtype", None) in (tf.int32, tf.int64):
+            return tf.gather(tf.convert_to_tensor(x), indices, axis=0)
+        return old(x, indices, axis=axis)
+
+    tf_np.take = take
+    try:
+        yield
+    finally:
+        tf_np.take = old
 
 
 def _endpoint(model):
@@ -161,6 +189,10 @@ def _bilstm_fixed(loaded, length: int):
 BILSTM_EXPORTER = register_exporter(Exporter(
     family="bilstm",
     model_for_length=_bilstm_fixed,
-    weights_shared_across_buckets=False,
+    weights_shared_across_buckets=False,  # separate graphs; the converter may still de-duplicate the buffers
     notes={"weights_shared_across_buckets": "each bucket is its own unrolled graph with its own copy of the weights"},
+    unsupported_modes={"int16x8": (
+        "not yet for the BiLSTM: TF 2.21's int16x8 calibrator asks for min/max of the int32 padding mask "
+        "(NOT_EQUAL → SELECT masking of the recurrence), and the repairing quantizer's fallback cannot "
+        "cover the UNPACK/SPLIT ops of the unrolled loop")},
 ))

@@ -11,8 +11,8 @@
    (BERT: residual adds, attention mask/softmax, attention matmuls, FFN output, GELU, embeddings).
    Each group is kept float alone and the model scored against the Keras model on held-out
    *training* sentences (the validation split stays for the parity gate); the groups that help are
-   then combined in the order of their measured gain until ``target_agreement`` is met, else the best
-   combination tried is kept. The error each op adds (relative error of its output minus that of its
+   added greedily in the order of their measured gain, each kept only if it improves the set, until
+   ``target_agreement`` is met; the best set tried is kept. The error each op adds (relative error of its output minus that of its
    inputs, float vs quantized run side by side) is recorded as a diagnostic.
 5. **Runtime fixes.** int16x8 has converter/runtime gaps (an int16 ADD/MUL with an int8 constant
    operand is rejected): an op the quantizer or the runtime refuses is added to the float set and the
@@ -210,7 +210,34 @@ def namesakes(name: str, subgraph: int, n_subgraphs: int, all_names: set[str]) -
     return out
 
 
+def _standard_int16x8(job) -> bytes:
+    """TF's own int16x8 path (calibrate + quantize in one go): works where the graph is simple (BiLSTM)."""
+    import tensorflow as tf
+
+    conv = tf.lite.TFLiteConverter.from_saved_model(job.saved_model_dir, signature_keys=list(job.signature_keys))
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = job.representative_dataset
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8,
+                                      tf.lite.OpsSet.TFLITE_BUILTINS]
+    model = conv.convert()
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_content=model)
+    for key in job.signature_keys:
+        interp.get_signature_runner(key)  # the runtime accepts every signature
+    return model
+
+
 def full_integer(job, activations: str) -> bytes:
+    if activations == "int16":
+        try:
+            model = _standard_int16x8(job)
+            job.report.update({"activations": "int16", "path": "TFLiteConverter int16x8 (standard)",
+                               "calibrated_with": job.report.get("calibration"),
+                               "float_ops": read_tflite(model).float_ops()})
+            return model
+        except Exception as exc:  # fall back to calibrate-once + mlir_quantize with repairs
+            job.log(f"    int16x8 standard path failed ({_first_line(exc)}); trying the repairing quantizer")
     calibrated = calibrate(job, activations)
     cal_info = read_tflite(calibrated)
     all_names = cal_info.op_output_names()
@@ -287,22 +314,24 @@ def _search(job, calibrated: bytes, activations: str, denylist: set[str], all_na
         ff["group_effect_alone"] = {g: {k: round(v, 4) for k, v in r.items()} for g, r in alone.items()}
         order = [g for g in sorted(alone, key=lambda g: score(alone[g]), reverse=True)
                  if score(alone[g]) > score(first)]
-        chosen: list[str] = []
-        if best[0][0] < target:
-            for g in order:
-                chosen.append(g)
-                if len(chosen) < 2:
-                    continue  # a single group was measured above
-                members = set().union(*(groups[c] for c in chosen))
+        # greedy, in the order of measured gain: a group joins the float set only if it helps the set
+        if best[0][0] < target and len(order) > 1:
+            chosen = [order[0]]
+            current = score(alone[order[0]])
+            for g in order[1:]:
+                members = set().union(*(groups[c] for c in chosen + [g]))
                 trial = quantize_repairing(calibrated, activations, denylist | members, job.int8_io, repairs)
                 res = job.evaluate(trial)
-                history.append({"float_groups": list(chosen), **res})
-                job.log(f"    {activations}: + {', '.join(chosen)} float → agreement "
+                history.append({"float_groups": chosen + [g], **res})
+                job.log(f"    {activations}: + {', '.join(chosen + [g])} float → agreement "
                         f"{res['argmax_agreement']:.4f}, mean |Δlogit| {res['mean_abs_logit_error']:.3f}")
-                if score(res) > best[0]:
-                    best = (score(res), trial, list(chosen))
-                if res["argmax_agreement"] >= target:
-                    break
+                if score(res) > current:
+                    chosen.append(g)
+                    current = score(res)
+                    if score(res) > best[0]:
+                        best = (score(res), trial, list(chosen))
+                    if res["argmax_agreement"] >= target:
+                        break
     ff["measured_groups"] = best[2]
     ff["search"] = [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in h.items()} for h in history]
     ff["held_out_agreement"] = round(best[0][0], 4)

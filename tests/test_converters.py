@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 ALL_MODES = ["fp32", "fp16", "dynamic_int8", "int8", "int16x8"]
 BERT_MODES = ["fp32", "fp16", "dynamic_int8", "int8"]  # int16x8: skipped for BERT, with the reason
-TINY_BUCKETS = [16, 32, 64]
+TINY_BUCKETS = [16, 32]
 TEACHER_DIR = Path(os.environ.get("EDGEKIT_TEST_TEACHER", "/work/runs/teacher-fpb75"))
 
 
@@ -32,7 +32,7 @@ def _convert(model_dir, out, splits, **kw):
 def tiny_bundle(tmp_path_factory, tiny_teacher_dir, default_splits):
     out = tmp_path_factory.mktemp("bundles") / "tiny"
     manifest = _convert(tiny_teacher_dir, out, default_splits, modes=ALL_MODES, buckets=TINY_BUCKETS,
-                        metadata_length=64)
+                        metadata_length=32)
     return out, manifest
 
 
@@ -55,7 +55,7 @@ def bilstm_dir(tmp_path_factory, default_splits, tokenizer, vocab_path):
                 np.array([labels.index(e.label) for e in ds.examples]))
 
     (tr, ytr), (va, yva) = enc(default_splits.train), enc(default_splits.validation)
-    fit(model, tr, ytr, va, yva, labels, TrainConfig(epochs=6, learning_rate=5e-3, batch_size=32, patience=6),
+    fit(model, tr, ytr, va, yva, labels, TrainConfig(epochs=4, learning_rate=5e-3, batch_size=32, patience=6),
         log=lambda m: None, progress=False)
     out = tmp_path_factory.mktemp("models") / "tiny-bilstm"
     save_model_dir(out, model=model, family="bilstm", config=config, labels=labels, vocab=tokenizer.vocab,
@@ -108,7 +108,7 @@ def test_tiny_bert_manifest_follows_the_contract(tiny_bundle, tiny_teacher_dir):
     assert check_manifest(on_disk) == []
     assert on_disk["model"]["family"] == "bert"
     assert on_disk["model"]["source_checkpoint"] == str(Path(tiny_teacher_dir).resolve())
-    assert [b["signature"] for b in on_disk["buckets"]] == ["seq16", "seq32", "seq64"]
+    assert [b["signature"] for b in on_disk["buckets"]] == ["seq16", "seq32"]
     assert [i["name"] for i in on_disk["inputs"]] == ["ids", "mask", "segment_ids"]
     assert (out / "labels.txt").read_text().split() == on_disk["labels"]
     assert (out / "vocab.txt").read_text().splitlines() == (Path(tiny_teacher_dir) / "vocab.txt").read_text().splitlines()
@@ -152,7 +152,7 @@ def test_tiny_bert_int8_is_integer_with_float_layernorm_only(tiny_bundle):
     assert hist.get("FULLY_CONNECTED", 0) > 0
     q = entry["quantization"]
     assert q["calibrated_with"]["samples"] > 0
-    assert set(q["calibrated_with"]["per_bucket"]) == {"seq16", "seq32", "seq64"}
+    assert set(q["calibrated_with"]["per_bucket"]) == {"seq16", "seq32"}
     assert entry["graph"]["attention_mask_value"] == -30.0
 
 
@@ -167,7 +167,7 @@ def test_tiny_bert_task_library_file_carries_metadata(tiny_bundle):
     assert len(info.subgraphs) == 1 and [s.key for s in info.signatures] == ["serving_default"]
     ins, outs = info.signature_io(info.signatures[0])
     assert sorted(ins) == ["ids", "mask", "segment_ids"]
-    assert all(t.shape == t.shape_signature == [1, 64] and t.dtype == "int32" for t in ins.values())
+    assert all(t.shape == t.shape_signature == [1, 32] and t.dtype == "int32" for t in ins.values())
     assert list(outs.values())[0].dtype == "float32"
     assert "TFLITE_METADATA" in info.metadata
     # the writer packs vocab.txt and labels.txt into the file as a zip
@@ -221,7 +221,7 @@ def bilstm_bundle(tmp_path_factory, bilstm_dir, default_splits):
     return out, _convert(bilstm_dir, out, default_splits, modes=ALL_MODES, buckets=[16, 32])
 
 
-@pytest.mark.parametrize("mode", ALL_MODES)
+@pytest.mark.parametrize("mode", BERT_MODES)
 def test_bilstm_every_mode_has_fixed_signatures_and_passes_parity(bilstm_bundle, mode):
     out, manifest = bilstm_bundle
     e = manifest["modes"][mode]
@@ -240,8 +240,15 @@ def test_bilstm_bundle_says_weights_are_per_bucket(bilstm_bundle):
     assert check_manifest(manifest) == []
     assert manifest["model"]["family"] == "bilstm"
     assert "task_library" not in manifest  # not a BERT classifier
-    assert manifest["modes"]["fp32"]["weights_shared_across_buckets"] is False
-    assert "accuracy reference" in manifest["modes"]["int16x8"]["note"]
+    # one unrolled graph per bucket, yet the converter de-duplicates identical weight buffers: the manifest
+    # reports what the file holds, measured, not what the exporter assumed
+    from edgekit.converters.tflite_file import read_tflite
+
+    for e in manifest["modes"].values():
+        measured = read_tflite(out / e["file"]).weight_sharing()
+        assert e["weights"] == measured
+        assert e["weights_shared_across_buckets"] is (measured["shared_fraction"] >= 0.5)
+    assert "int16x8" in manifest["skipped_modes"]  # said, with the reason, instead of failing silently
 
 
 # ------------------------------------------------------------------------------------ CLI, errors
