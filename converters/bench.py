@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split-seed", type=int, default=42)
     ap.add_argument("--bundle", default=None, help="existing bundle to measure (else converted into --work)")
     ap.add_argument("--work", default=None, help="where to write the bundle (default: bundles/<model name>)")
-    ap.add_argument("--modes", default="fp32,fp16,dynamic_int8,int8,int16x8")
+    ap.add_argument("--modes", default="fp32,fp16,dynamic_int8,int8")
     ap.add_argument("--buckets", default="16,32,64,128")
     ap.add_argument("--calibration-samples", type=int, default=200)
     ap.add_argument("--threads", type=int, default=1)

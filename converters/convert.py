@@ -25,7 +25,7 @@ from .exporters import export_saved_model, get_exporter, signature_name
 from .modes import ConvertJob, get_mode, parse_modes
 from .parity import ParityError, check_file, compare, make_check_set, tflite_logits
 
-DEFAULT_MODES = ("fp32", "fp16", "dynamic_int8", "int8", "int16x8")
+DEFAULT_MODES = ("fp32", "fp16", "dynamic_int8", "int8")
 DEFAULT_BUCKETS = (16, 32, 64, 128)
 
 
