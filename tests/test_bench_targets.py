@@ -442,3 +442,34 @@ def test_arm64_prepare_command_reuses_the_cache(arm64_env):
     r = CliRunner().invoke(cli, ["arm64", "prepare", "--cache", str(arm64_env.cache)])
     assert r.exit_code == 0, r.output
     assert "reusing" in r.stderr and "arm64 ready" in r.stdout and "python3-aarch64-cortex-a53" in r.stdout
+
+
+def test_run_pipeline_bench_and_report_stages(small_bundle, eval_subset, tmp_path):
+    """The bench (50) and report (60) stages on a run folder: every bundle, the Keras row, a report;
+    records of an older plan are dropped when the stage runs again."""
+    from edgekit.benchmarks import stages
+    from edgekit.benchmarks.harness import read_results
+    from edgekit.pipeline import STAGES, RunContext, RunSettings, ordered_stages
+
+    names = [st.name for st in ordered_stages()]
+    assert names[-2:] == ["bench", "report"]  # after data, teacher, students, convert
+    assert STAGES["bench"].order == 50 and STAGES["report"].order == 60
+    run = tmp_path / "run"
+    shutil.copytree(small_bundle, run / "bundles" / "small")
+    (run / "data").mkdir(parents=True)
+    shutil.copyfile(eval_subset, run / "data" / "test.jsonl")
+    stale = {"kind": "edgekit-benchmark-result", "run_key": "old|plan"}
+    (run / "results").mkdir()
+    (run / "results" / "results.jsonl").write_text(json.dumps(stale) + "\n")
+    ctx = RunContext(RunSettings(out=run), log=lambda m: None)
+    out = stages.run_bench_stage(ctx)
+    records = read_results(out["results"])
+    assert out["measurements"] == len(records) == 4  # fp32, dynamic_int8, int8 + the Keras source
+    assert {r["bundle"]["mode"] for r in records} == {"fp32", "dynamic_int8", "int8", "keras"}
+    rep = stages.run_report_stage(ctx)
+    assert Path(rep["report"]).is_file() and rep["recommendation"].startswith("teacher/")
+    # the fingerprint follows upstream stages and the arm settings
+    s = RunSettings(out=run)
+    assert STAGES["bench"].fingerprint(s) != STAGES["bench"].fingerprint(RunSettings(out=run, arm=True))
+    assert STAGES["bench"].fingerprint(s) != STAGES["bench"].fingerprint(RunSettings(out=run, teacher_epochs=9))
+    assert STAGES["report"].fingerprint(s) != STAGES["report"].fingerprint(RunSettings(out=run, teacher_epochs=9))
