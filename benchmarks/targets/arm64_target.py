@@ -67,7 +67,8 @@ class Arm64Target(Target):
         """Known-unreliable combinations of this emulation (measured, see benchmarks/README.md)."""
         if job.mode == "int8" and job.threads > 1 and self.cpu in ("cortex-a53", "cortex-a72"):
             return (f"full-int8 with {job.threads} threads on emulated {self.cpu} (ARMv8.0, no dot-product) gave "
-                    "wrong logits here (mean |Δlogit| 0.39 vs x86; 1 thread and cortex-a76/neoverse-n1 agree): "
+                    "wrong logits here in XNNPACK's int8 kernels (mean |Δlogit| 0.39 vs x86; 1 thread, the builtin "
+                    "kernels, and cortex-a76/neoverse-n1 agree): "
                     "do not trust these predictions without real hardware")
         return None
 
