@@ -259,3 +259,23 @@ def test_runner_reads_tsv_and_csv(bench_bundle, tmp_path):
     ra, rb = json.loads(a.stdout), json.loads(b.stdout)
     assert ra["quality"]["n"] == rb["quality"]["n"] == 3
     assert ra["predictions"] == rb["predictions"] and ra["dataset"]["sha256"] == rb["dataset"]["sha256"]
+
+
+def test_bench_synthetic_matrix_without_source_model(bench_bundle, tmp_path):
+    """`edgekit bench --synthetic`: modes × lengths × threads, latency only; no Keras row (no data)."""
+    from click.testing import CliRunner
+
+    from edgekit.cli import cli
+
+    out = tmp_path / "syn.jsonl"
+    args = ["bench", str(bench_bundle), "--synthetic", "16,64", "--iterations", "5", "--modes", "fp32,int8",
+            "--threads", "1,2", "--out", str(out), "--no-progress"]
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 0, r.output
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(records) == 8 and len({x["run_key"] for x in records}) == 8
+    assert {(x["bundle"]["mode"], x["threads"], x["synthetic"]["seq_len"]) for x in records} == {
+        (m, t, L) for m in ("fp32", "int8") for t in (1, 2) for L in (16, 64)}
+    assert all(x["timing_ms"]["inference"]["count"] == 5 and x["quality"]["macro_f1"] is None for x in records)
+    assert all(contracts.check_result(x) == [] for x in records)
+    assert "0 measured, 8 already there" in CliRunner().invoke(cli, args).stdout
