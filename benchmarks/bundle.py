@@ -6,14 +6,13 @@ converters' parity gate, ``edgekit predict`` and the benchmark runner share.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..contracts import LABELS_NAME, MANIFEST_NAME, check_manifest
+from ..contracts import LABELS_NAME, MANIFEST_NAME, check_manifest, read_manifest
 from ..errors import EdgekitError
 from ..fsutil import sha256_file
 from ..tokenizer import WordPieceTokenizer
@@ -33,15 +32,8 @@ class Bundle:
     @classmethod
     def open(cls, path: str | Path) -> "Bundle":
         path = Path(path)
-        if not path.is_dir():
-            raise BundleError(f"bundle not found: {path} (expected a folder with {MANIFEST_NAME})")
+        manifest = read_manifest(path, BundleError)
         mpath = path / MANIFEST_NAME
-        if not mpath.is_file():
-            raise BundleError(f"{path} is not a complete bundle: no {MANIFEST_NAME}")
-        try:
-            manifest = json.loads(mpath.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise BundleError(f"{mpath}: not valid JSON ({exc})") from None
         problems = check_manifest(manifest)
         if problems:
             raise BundleError(f"{mpath}: " + "; ".join(problems[:5]))

@@ -12,7 +12,6 @@ the smallest bucket that holds it. Prints a table and writes JSON stamped with t
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from ..contracts import MANIFEST_NAME
+from ..contracts import MANIFEST_NAME, read_manifest
 from ..errors import EdgekitError
 from .tflite_file import TFLiteFileError, describe, read_tflite
 
@@ -33,13 +32,9 @@ def inspect_file(path: str | Path, load: bool = True) -> dict:
 def inspect_target(target: str | Path, mode: str | None = None) -> list[dict]:
     target = Path(target)
     if target.is_dir():
-        mpath = target / MANIFEST_NAME
-        if not mpath.is_file():
+        if not (target / MANIFEST_NAME).is_file():
             raise EdgekitError(f"{target} is neither a .tflite file nor a bundle (no {MANIFEST_NAME})")
-        try:
-            manifest = json.loads(mpath.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise EdgekitError(f"{mpath}: not valid JSON ({exc})") from None
+        manifest = read_manifest(target)
         modes = manifest.get("modes") or {}
         if mode is not None and mode not in modes:
             raise EdgekitError(f"bundle {target} has no mode {mode!r}; it has {', '.join(modes)}")

@@ -176,7 +176,7 @@ def write_task_library_file(loaded, exporter, bundle_tmp: Path, work: Path, chec
         **options.thresholds.get(mode.name, {})), threads=options.threads,
         progress="parity task file" if progress else None)
     if not figures["passed"]:
-        raise ParityError(f"parity gate failed for the task-library file: " + "; ".join(figures["failures"]))
+        raise ParityError("parity gate failed for the task-library file: " + "; ".join(figures["failures"]))
     log(f"    {path.stat().st_size / 1e6:.1f} MB, agreement {figures['argmax_agreement']:.4f} ({entry['status']})")
     entry.update({"file": name, "bytes": path.stat().st_size, "sha256": sha256_file(path), "parity": figures})
     return entry

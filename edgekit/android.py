@@ -453,17 +453,8 @@ class CheckedBundle:
 def check_bundle(path: str | Path, verify_sha: bool = True) -> CheckedBundle:
     """Validate a bundle directory for the app; raises :class:`EdgekitError` with one line."""
     path = Path(path)
-    if not path.is_dir():
-        raise EdgekitError(f"bundle not found: {path} is not a directory")
+    manifest = contracts.read_manifest(path)
     mpath = path / contracts.MANIFEST_NAME
-    if not mpath.is_file():
-        raise EdgekitError(f"{path} is not a bundle: no {contracts.MANIFEST_NAME}")
-    try:
-        manifest = json.loads(mpath.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise EdgekitError(f"{mpath}: malformed JSON ({exc})") from None
-    if not isinstance(manifest, dict):
-        raise EdgekitError(f"{mpath}: expected a JSON object")
     problems = contracts.check_manifest(manifest)
     if problems:
         raise EdgekitError(f"{mpath}: " + "; ".join(problems))

@@ -6,7 +6,11 @@ Android core writes the same result record and is tested against :data:`RESULT_R
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any, Mapping
+
+from .errors import EdgekitError
 
 MANIFEST_SCHEMA_VERSION = 1
 RESULT_SCHEMA_VERSION = 1
@@ -106,3 +110,21 @@ def check_manifest(manifest: Mapping[str, Any]) -> list[str]:
 
 def check_result(record: Mapping[str, Any]) -> list[str]:
     return [f"missing {p}" for p in missing_fields(record, RESULT_REQUIRED)]
+
+
+def read_manifest(bundle_dir: str | Path, error: type[EdgekitError] = EdgekitError) -> dict:
+    """The parsed ``manifest.json`` of a bundle folder; a missing or malformed one raises ``error``
+    with one line. Completeness is :func:`check_manifest`'s job."""
+    bundle_dir = Path(bundle_dir)
+    if not bundle_dir.is_dir():
+        raise error(f"bundle not found: {bundle_dir} (expected a folder with {MANIFEST_NAME})")
+    path = bundle_dir / MANIFEST_NAME
+    if not path.is_file():
+        raise error(f"{bundle_dir} is not a complete bundle: no {MANIFEST_NAME}")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise error(f"{path}: expected a JSON object")
+    return manifest

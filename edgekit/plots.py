@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot on the headless Agg backend."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -14,9 +15,26 @@ def _pyplot():
     return plt
 
 
+def png_bytes(fig, dpi: int = 110) -> bytes:
+    """Render and close a figure."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    pyplot().close(fig)
+    return buf.getvalue()
+
+
+def save_png(fig, path: str | Path, dpi: int = 110) -> Path:
+    """Render, close and write a figure atomically."""
+    from .fsutil import atomic_write_bytes
+
+    return atomic_write_bytes(path, png_bytes(fig, dpi))
+
+
 def training_curves(epochs: list[dict], path: str | Path, title: str = "training") -> Path:
     """Train loss and validation macro-F1 / accuracy per epoch, best epoch marked."""
-    plt = _pyplot()
+    plt = pyplot()
     xs = [e["epoch"] for e in epochs]
     from matplotlib.ticker import MaxNLocator
 
@@ -37,8 +55,4 @@ def training_curves(epochs: list[dict], path: str | Path, title: str = "training
     ax2.grid(alpha=0.3)
     fig.suptitle(title)
     fig.tight_layout()
-    tmp = Path(path).with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
-    return Path(path)
+    return save_png(fig, path)

@@ -251,11 +251,11 @@ def test_android_assets_errors_are_one_clear_line(tmp_path, tflite_file):
     empty = tmp_path / "empty"
     empty.mkdir()
     _assert_one_line_error(invoke("android-assets", empty, "--eval", eval_file, "--app", app),
-                           "is not a bundle: no manifest.json")
+                           "is not a complete bundle: no manifest.json")
 
     malformed = make_bundle(tmp_path / "malformed", tflite_file)
     (malformed / "manifest.json").write_text('{"schema_version": 1,', encoding="utf-8")
-    _assert_one_line_error(invoke("android-assets", malformed, "--eval", eval_file, "--app", app), "malformed JSON")
+    _assert_one_line_error(invoke("android-assets", malformed, "--eval", eval_file, "--app", app), "not valid JSON")
 
     incomplete = make_bundle(tmp_path / "incomplete", tflite_file)
     m = json.loads((incomplete / "manifest.json").read_text())

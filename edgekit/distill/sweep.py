@@ -106,9 +106,9 @@ def markdown_table(records: list[dict], title: str = "") -> str:
 def heatmap(records: list[dict], path: str | Path, title: str = "macro-F1 over T × alpha") -> Path:
     import numpy as np
 
-    from ..plots import _pyplot
+    from ..plots import pyplot, save_png
 
-    plt = _pyplot()
+    plt = pyplot()
     Ts = sorted({r["temperature"] for r in records})
     As = sorted({r["alpha"] for r in records})
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
@@ -129,11 +129,7 @@ def heatmap(records: list[dict], path: str | Path, title: str = "macro-F1 over T
         fig.colorbar(im, ax=ax, fraction=0.046)
     fig.suptitle(title)
     fig.tight_layout()
-    tmp = Path(path).with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
-    return Path(path)
+    return save_png(fig, path)
 
 
 def run_sweep(

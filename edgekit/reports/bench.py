@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,19 +169,15 @@ def recommend(rows: Sequence[Row], budget: Budget, target: str | None = None, th
 
 # --------------------------------------------------------------------------------------------- figures
 def _pyplot():
-    import matplotlib
+    from ..plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return pyplot()
 
 
 def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    _pyplot().close(fig)
-    return buf.getvalue()
+    from ..plots import png_bytes
+
+    return png_bytes(fig, dpi=100)
 
 
 def _scatter(rows: Sequence[Row], x_of, x_label: str, title: str, logx: bool = False) -> bytes:
