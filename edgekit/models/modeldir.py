@@ -130,6 +130,9 @@ def load_model_dir(model_dir: str | Path) -> LoadedModel:
     if not weights.is_file():
         raise ModelLoadError(f"{model_dir} has no {WEIGHTS_NAME}")
     model = get_family(meta["family"]).build(meta["config"])
+    # keras-hub tasks compile themselves; the file holds no optimizer state (see save_model_weights)
+    if getattr(model, "optimizer", None) is not None:
+        model.optimizer = None
     try:
         model.load_weights(str(weights))
     except Exception as exc:
