@@ -63,3 +63,36 @@ def calibration_samples(texts: Iterable[str], tokenizer, buckets: list[tuple[int
     rng.shuffle(out)
     summary["samples"] = len(out)
     return out, summary
+
+
+def filled_samples(samples: list[tuple[str, dict]], per_bucket: int = 2) -> list[tuple[str, dict]]:
+    """Calibration samples that fill their bucket: real sentences joined ``[CLS] a [SEP] b [SEP] ...``.
+
+    Natural samples rarely fill a bucket, so a tensor that only sees padded steps (the first steps of a
+    backward LSTM over a long bucket: the state stays 0) gets a zero range; int16x8 then has a zero
+    scale and LiteRT aborts. A few filled samples per bucket give every step a real range.
+    """
+    by_sig: dict[str, list[dict]] = {}
+    for sig, feeds in samples:
+        by_sig.setdefault(sig, []).append(feeds)
+    pieces, cls, sep = [], None, None
+    for _, feeds in samples:
+        real = feeds["ids"][0][feeds["mask"][0] != 0]
+        if len(real) > 2:
+            cls, sep = int(real[0]), int(real[-1])
+            pieces.append(real[1:-1])
+    if not pieces:
+        return []
+    pieces.sort(key=len, reverse=True)
+    out: list[tuple[str, dict]] = []
+    for sig, group in by_sig.items():
+        length = group[0]["ids"].shape[1]
+        for k in range(per_bucket):
+            ids, i = [cls], k
+            while len(ids) < length - 1:
+                ids.extend(pieces[i % len(pieces)].tolist() + [sep])
+                i += per_bucket
+            ids = ids[:length - 1] + [sep]
+            out.append((sig, {"ids": np.asarray([ids], np.int32), "mask": np.ones((1, length), np.int32),
+                              "segment_ids": np.zeros((1, length), np.int32)}))
+    return out

@@ -167,9 +167,6 @@ BERT_EXPORTER = register_exporter(Exporter(
     },
     weights_shared_across_buckets=True,
     supports_metadata=True,
-    unsupported_modes={"int16x8": (
-        "not yet for BERT: TF 2.21's int16x8 quantizer gives int16 ADD/TRANSPOSE ops int8 constant operands "
-        "that LiteRT rejects; it needs a rewritten embedding sum and LayerNorm (DESIGN §3)")},
 ))
 
 
@@ -191,11 +188,4 @@ BILSTM_EXPORTER = register_exporter(Exporter(
     model_for_length=_bilstm_fixed,
     weights_shared_across_buckets=False,  # separate graphs; the converter may still de-duplicate the buffers
     notes={"weights_shared_across_buckets": "each bucket is its own unrolled graph with its own copy of the weights"},
-    unsupported_modes={"int16x8": (
-        "not yet for the BiLSTM: TF 2.21's standard int16x8 path asks for min/max of the int32 padding mask "
-        "(NOT_EQUAL); with the mask compared as float it converts, but the second signature gets ~1e34 scales "
-        "(embedding GATHER, int16 bias constants) and LiteRT aborts in ADD Prepare. The calibrate + "
-        "mlir_quantize(INT16) path gives asymmetric int16 tensors (zero point -1, LOGISTIC 1/65536) and int8 "
-        "constants on int16 ADDs, which LiteRT rejects; patched to symmetric int16 after conversion the file "
-        "runs but agrees with Keras on only 0.60 of the check set (gate 0.97)")},
 ))

@@ -13,7 +13,8 @@ Modes:
                     the ops chosen from measured per-layer error (see :mod:`.quantize`). ``int8_io``
                     makes the logits int8 too (ids/mask/segment_ids stay int32: they are indices).
 * ``int16x8``       int16 activations, int8 weights: the most faithful quantized mode, slow on CPUs
-                    (unaccelerated reference kernels) — an accuracy reference, not a deployment mode.
+                    (unaccelerated reference kernels) — an accuracy reference, not a deployment mode;
+                    not in the default modes (``--modes int16x8``). See :mod:`.quantize` (6.).
 """
 
 from __future__ import annotations
@@ -160,4 +161,5 @@ register_mode(Mode("dynamic_int8", "int8 weights, dynamic-range activations", Th
 register_mode(Mode("int8", "full integer (int8 weights and activations, calibrated)", Thresholds(0.97, 0.02),
                    "quant", True, _int8))
 register_mode(Mode("int16x8", "int16 activations, int8 weights", Thresholds(0.97, 0.02), "quant", True, _int16x8,
-                   note="accuracy reference: unaccelerated kernels, 20-26x slower than fp32 on x86"))
+                   note="accuracy reference, not a deployment mode: LiteRT's int16 kernels are unaccelerated "
+                        "reference code (20-26x slower than fp32 on x86)"))

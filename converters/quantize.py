@@ -14,9 +14,16 @@
    added greedily in the order of their measured gain, each kept only if it improves the set, until
    ``target_agreement`` is met; the best set tried is kept. The error each op adds (relative error of its output minus that of its
    inputs, float vs quantized run side by side) is recorded as a diagnostic.
-5. **Runtime fixes.** int16x8 has converter/runtime gaps (an int16 ADD/MUL with an int8 constant
-   operand is rejected): an op the quantizer or the runtime refuses is added to the float set and the
+5. **Runtime fixes.** An op the quantizer or the runtime refuses is added to the float set and the
    model re-quantized (at most ``_MAX_REPAIRS`` times), recorded in the report.
+6. **int16x8** (an accuracy reference: LiteRT's int16 kernels are unaccelerated reference code).
+   TF 2.21's one-shot int16x8 converter is not used: on a multi-signature file it gave the second
+   signature ~1e34 scales (LiteRT aborts in ADD Prepare) and it asks for min/max of the BiLSTM's int32
+   padding mask. Instead the same calibrate-once + ``mlir_quantize(QUANTIZED_INT16)`` path as int8,
+   with the file made loadable afterwards (:func:`symmetric_int16`: symmetric int16 tensors, int16
+   constants for int16 element-wise ops), calibrated with a few bucket-filling samples
+   (:func:`.calibration.filled_samples`) so no unrolled step sees only padding. BERT's LayerNorm stays
+   float (its int16 SQUARED_DIFFERENCE is refused by the runtime anyway), the rest is int16x8.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import EdgekitError
+from .calibration import filled_samples
 from .tflite_file import read_tflite
 
 _MAX_REPAIRS = 40
@@ -44,6 +52,16 @@ def calibrate(job, activations: str) -> bytes:
     conv = tf.lite.TFLiteConverter.from_saved_model(job.saved_model_dir, signature_keys=list(job.signature_keys))
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     conv.representative_dataset = job.representative_dataset
+    if activations == "int16":
+        natural = list(job.representative_dataset())
+        filled = filled_samples(natural)
+        job.report["calibration_filled_samples"] = len(filled)
+
+        def rep():
+            yield from natural
+            yield from filled
+
+        conv.representative_dataset = rep
     integer_ops = (tf.lite.OpsSet.TFLITE_BUILTINS_INT8 if activations == "int8"
                    else tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8)
     conv.target_spec.supported_ops = [integer_ops, tf.lite.OpsSet.TFLITE_BUILTINS]
@@ -61,8 +79,85 @@ def quantize(calibrated: bytes, activations: str, denylist: list[str], int8_io: 
     kwargs: dict[str, Any] = {}
     if int8_io and activations == "int8":
         kwargs = {"fully_quantize": True, "input_data_type": tf.float32, "output_data_type": tf.int8}
-    return convert.mlir_quantize(calibrated, inference_type=inference_type, denylisted_nodes=sorted(denylist),
-                                 **kwargs)
+    model = convert.mlir_quantize(calibrated, inference_type=inference_type, denylisted_nodes=sorted(denylist),
+                                  **kwargs)
+    return symmetric_int16(model) if activations == "int16" else model
+
+
+def symmetric_int16(model: bytes) -> bytes:
+    """Make every int16 tensor symmetric (zero point 0), as LiteRT's int16x8 kernels require.
+
+    TF 2.21's ``mlir_quantize`` with ``QUANTIZED_INT16`` gives int16 tensors asymmetric parameters
+    (zero point -1 for a symmetric range, -32768 with scale 1/65536 for LOGISTIC outputs), which LiteRT
+    rejects (FULLY_CONNECTED: ``zero_point != 0``; LOGISTIC: ``scale == 1/32768``). Fix, keeping scales:
+    zero point -1 → 0 (the range loses one step at the top); LOGISTIC outputs → 1/32768, 0; int16
+    constants are re-expressed with zero point 0 (exact); any other tensor is rescaled to cover its range.
+    """
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    m = flatbuffer_utils.convert_bytearray_to_object(bytearray(model))
+    m._edgekit_new_buffers = {}  # rewritten constants, de-duplicated by content
+    codes = [c.builtinCode for c in m.operatorCodes]
+    elementwise = {schema.BuiltinOperator.ADD, schema.BuiltinOperator.SUB, schema.BuiltinOperator.MUL,
+                   schema.BuiltinOperator.MAXIMUM, schema.BuiltinOperator.MINIMUM}
+    for sg in m.subgraphs:
+        producer = {o: codes[op.opcodeIndex] for op in sg.operators for o in op.outputs}
+        # an int16 element-wise op with an int8 constant operand (LiteRT: "INT16 != INT8"): the constant
+        # is re-expressed in int16 (same values, finer steps)
+        for op in sg.operators:
+            if codes[op.opcodeIndex] not in elementwise or sg.tensors[op.outputs[0]].type != schema.TensorType.INT16:
+                continue
+            for i in op.inputs:
+                t = sg.tensors[i] if i >= 0 else None
+                buf = m.buffers[t.buffer] if t is not None else None
+                if t is None or t.type != schema.TensorType.INT8 or buf.data is None or len(buf.data) == 0:
+                    continue
+                q = t.quantization
+                data = np.frombuffer(bytes(buf.data), np.int8).astype(np.float64).reshape(t.shape)
+                scales, zps = np.asarray(q.scale, np.float64), np.asarray(q.zeroPoint, np.float64)
+                if scales.size > 1:  # per-channel along quantizedDimension
+                    shape = [1] * data.ndim
+                    shape[q.quantizedDimension] = -1
+                    scales, zps = scales.reshape(shape), zps.reshape(shape)
+                real = (data - zps) * scales
+                scale = max(float(np.max(np.abs(real))), 1e-12) / 32767
+                q16 = np.clip(np.round(real / scale), -32767, 32767).astype(np.int16)
+                t.buffer = _new_buffer(m, schema, q16)  # buffers may be shared (de-duplicated): never edit in place
+                t.type = schema.TensorType.INT16
+                q.scale, q.zeroPoint = np.asarray([scale], np.float32), np.zeros(1, np.int64)
+                q.quantizedDimension = 0
+        for ti, t in enumerate(sg.tensors):
+            q = t.quantization
+            if t.type != schema.TensorType.INT16 or q is None or q.zeroPoint is None or len(q.zeroPoint) == 0:
+                continue
+            zp = np.asarray(q.zeroPoint)
+            if not np.any(zp != 0):
+                continue
+            buf = m.buffers[t.buffer]
+            if buf.data is not None and len(buf.data) > 0:  # a constant: shift the stored values
+                if len(zp) != 1:
+                    raise QuantizationError(f"int16 constant {t.name!r} has per-channel zero points")
+                data = np.frombuffer(bytes(buf.data), np.int16).astype(np.int32) - int(zp[0])
+                t.buffer = _new_buffer(m, schema, np.clip(data, -32768, 32767).astype(np.int16))
+            elif producer.get(ti) == schema.BuiltinOperator.LOGISTIC:
+                q.scale = np.asarray([1.0 / 32768], np.float32)
+            elif np.max(np.abs(zp)) > 1:
+                scale = float(q.scale[0])
+                lo, hi = scale * (-32768 - int(zp[0])), scale * (32767 - int(zp[0]))
+                q.scale = np.asarray([max(abs(lo), abs(hi)) / 32767], np.float32)
+            q.zeroPoint = np.zeros_like(zp)
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(m))
+
+
+def _new_buffer(m, schema, values: np.ndarray) -> int:
+    raw = values.tobytes()
+    if raw not in m._edgekit_new_buffers:
+        buf = schema.BufferT()
+        buf.data = np.frombuffer(raw, np.uint8)
+        m.buffers.append(buf)
+        m._edgekit_new_buffers[raw] = len(m.buffers) - 1
+    return m._edgekit_new_buffers[raw]
 
 
 _LOC = re.compile(r'loc\("([^"]+)"\)')
@@ -94,8 +189,9 @@ def quantize_repairing(calibrated: bytes, activations: str, denylist: set[str], 
             bad = _rejected_op(info, 0, exc, activations)
         if bad is None:
             for sig in info.signatures:
-                try:
-                    interp.get_signature_runner(sig.key)
+                try:  # a signature's subgraph is prepared on its first run
+                    runner = interp.get_signature_runner(sig.key)
+                    runner(**{k: np.zeros(d["shape"], d["dtype"]) for k, d in runner.get_input_details().items()})
                 except (RuntimeError, ValueError) as exc:
                     bad = _rejected_op(info, sig.subgraph, exc, activations)
                     break
@@ -210,34 +306,7 @@ def namesakes(name: str, subgraph: int, n_subgraphs: int, all_names: set[str]) -
     return out
 
 
-def _standard_int16x8(job) -> bytes:
-    """TF's own int16x8 path (calibrate + quantize in one go): works where the graph is simple (BiLSTM)."""
-    import tensorflow as tf
-
-    conv = tf.lite.TFLiteConverter.from_saved_model(job.saved_model_dir, signature_keys=list(job.signature_keys))
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = job.representative_dataset
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8,
-                                      tf.lite.OpsSet.TFLITE_BUILTINS]
-    model = conv.convert()
-    from ai_edge_litert.interpreter import Interpreter
-
-    interp = Interpreter(model_content=model)
-    for key in job.signature_keys:
-        interp.get_signature_runner(key)  # the runtime accepts every signature
-    return model
-
-
 def full_integer(job, activations: str) -> bytes:
-    if activations == "int16":
-        try:
-            model = _standard_int16x8(job)
-            job.report.update({"activations": "int16", "path": "TFLiteConverter int16x8 (standard)",
-                               "calibrated_with": job.report.get("calibration"),
-                               "float_ops": read_tflite(model).float_ops()})
-            return model
-        except Exception as exc:  # fall back to calibrate-once + mlir_quantize with repairs
-            job.log(f"    int16x8 standard path failed ({_first_line(exc)}); trying the repairing quantizer")
     calibrated = calibrate(job, activations)
     cal_info = read_tflite(calibrated)
     all_names = cal_info.op_output_names()

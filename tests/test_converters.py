@@ -1,4 +1,4 @@
-"""Converters: real conversions (tiny BERT and BiLSTM in every mode, the MiniLM teacher in fp32 and dynamic
+"""Converters: real conversions (tiny BERT and BiLSTM in every mode including int16x8, the MiniLM teacher in fp32 and dynamic
 int8), fixed [1, L] signatures per bucket, parity gates, manifest contents, metadata, and the CLI's one-line
 errors. No mocks: every file here is produced by TensorFlow's converter and run by LiteRT."""
 
@@ -16,7 +16,6 @@ import pytest
 from click.testing import CliRunner
 
 ALL_MODES = ["fp32", "fp16", "dynamic_int8", "int8", "int16x8"]
-BERT_MODES = ["fp32", "fp16", "dynamic_int8", "int8"]  # int16x8: skipped for BERT, with the reason
 TINY_BUCKETS = [16, 32]
 TEACHER_DIR = Path(os.environ.get("EDGEKIT_TEST_TEACHER", "/work/runs/teacher-fpb75"))
 
@@ -92,7 +91,7 @@ def _check_fixed_signatures(path: Path, buckets: list[int], output_dtype: str = 
 
 
 # --------------------------------------------------------------------------------------- tiny BERT
-@pytest.mark.parametrize("mode", BERT_MODES)
+@pytest.mark.parametrize("mode", ALL_MODES)
 def test_tiny_bert_every_mode_has_fixed_signatures_per_bucket(tiny_bundle, mode):
     out, manifest = tiny_bundle
     _check_fixed_signatures(out / manifest["modes"][mode]["file"], TINY_BUCKETS)
@@ -112,8 +111,8 @@ def test_tiny_bert_manifest_follows_the_contract(tiny_bundle, tiny_teacher_dir):
     assert [i["name"] for i in on_disk["inputs"]] == ["ids", "mask", "segment_ids"]
     assert (out / "labels.txt").read_text().split() == on_disk["labels"]
     assert (out / "vocab.txt").read_text().splitlines() == (Path(tiny_teacher_dir) / "vocab.txt").read_text().splitlines()
-    assert list(on_disk["modes"]) == BERT_MODES
-    assert "int16x8" in on_disk["skipped_modes"]
+    assert list(on_disk["modes"]) == ALL_MODES
+    assert "skipped_modes" not in on_disk
     for mode, e in on_disk["modes"].items():
         f = out / e["file"]
         assert f.stat().st_size == e["bytes"] and sha256_file(f) == e["sha256"]
@@ -154,6 +153,40 @@ def test_tiny_bert_int8_is_integer_with_float_layernorm_only(tiny_bundle):
     assert q["calibrated_with"]["samples"] > 0
     assert set(q["calibrated_with"]["per_bucket"]) == {"seq16", "seq32"}
     assert entry["graph"]["attention_mask_value"] == -30.0
+
+
+def _check_int16x8(out: Path, entry: dict, float_allowed: str | None):
+    """int16 activations and int8 weights, labelled an accuracy reference, gate passed."""
+    from edgekit.converters.tflite_file import read_tflite
+
+    info = read_tflite(out / entry["file"])
+    assert entry["parity"]["passed"] and entry["parity"]["argmax_agreement"] >= 0.97
+    assert "accuracy reference" in entry["note"]
+    assert entry["quantization"]["activations"] == "int16"
+    assert entry["quantization"]["calibration_filled_samples"] > 0
+    dtypes = {"int16": 0, "int8": 0}
+    for sg in info.subgraphs:
+        for op in sg.ops:
+            if op.opcode == "FULLY_CONNECTED":
+                dtypes[sg.tensors[op.outputs[0]].dtype] = dtypes.get(sg.tensors[op.outputs[0]].dtype, 0) + 1
+                assert sg.tensors[op.inputs[1]].dtype == "int8"  # 8-bit weights
+        for t in sg.tensors:
+            if t.dtype == "int16" and t.zero_points:
+                assert not any(t.zero_points), (t.name, t.zero_points)  # LiteRT's int16 kernels: symmetric
+    assert dtypes["int16"] > 0 and dtypes.get("float32", 0) == 0  # every dense layer in int16x8
+    names = info.float_op_names()
+    assert all(float_allowed and float_allowed in n for n in names), names[:5]
+
+
+def test_tiny_bert_int16x8_is_int16_with_float_layernorm_only(tiny_bundle):
+    out, manifest = tiny_bundle
+    _check_int16x8(out, manifest["modes"]["int16x8"], "layer_norm")
+
+
+def test_int16x8_is_not_a_default_mode():
+    from edgekit.converters.convert import DEFAULT_MODES
+
+    assert "int16x8" not in DEFAULT_MODES
 
 
 def test_tiny_bert_task_library_file_carries_metadata(tiny_bundle):
@@ -221,7 +254,7 @@ def bilstm_bundle(tmp_path_factory, bilstm_dir, default_splits):
     return out, _convert(bilstm_dir, out, default_splits, modes=ALL_MODES, buckets=[16, 32])
 
 
-@pytest.mark.parametrize("mode", BERT_MODES)
+@pytest.mark.parametrize("mode", ALL_MODES)
 def test_bilstm_every_mode_has_fixed_signatures_and_passes_parity(bilstm_bundle, mode):
     out, manifest = bilstm_bundle
     e = manifest["modes"][mode]
@@ -248,7 +281,12 @@ def test_bilstm_bundle_says_weights_are_per_bucket(bilstm_bundle):
         measured = read_tflite(out / e["file"]).weight_sharing()
         assert e["weights"] == measured
         assert e["weights_shared_across_buckets"] is (measured["shared_fraction"] >= 0.5)
-    assert "int16x8" in manifest["skipped_modes"]  # said, with the reason, instead of failing silently
+    assert "skipped_modes" not in manifest
+
+
+def test_bilstm_int16x8_is_fully_int16(bilstm_bundle):
+    out, manifest = bilstm_bundle
+    _check_int16x8(out, manifest["modes"]["int16x8"], None)
 
 
 # ------------------------------------------------------------------------------------ CLI, errors
