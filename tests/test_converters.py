@@ -414,3 +414,24 @@ def test_minilm_teacher_converts_with_fixed_signatures_and_parity(teacher_bundle
     else:
         assert e["bytes"] < 0.35 * manifest["modes"]["fp32"]["bytes"]
     assert manifest["model"]["params"] > 20_000_000
+
+
+def test_run_convert_stage_bundles_the_teacher_and_every_student(tmp_path, tiny_teacher_dir, bilstm_dir,
+                                                                 default_splits):
+    """``edgekit run``'s convert stage: one parity-gated bundle per model (teacher first, then students)."""
+    from edgekit.converters.stage import models_to_convert, run_convert
+    from edgekit.pipeline import RunContext, RunSettings
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_teacher_dir, run / "teacher")
+    ctx = RunContext(RunSettings(out=run, convert_modes=("fp32",), convert_buckets=(16, 32),
+                                 calibration_samples=20), log=lambda m: None)
+    ctx.cache["splits"] = default_splits
+    ctx.results["students"] = {"models": {"bilstm": str(bilstm_dir)}}
+    assert [name for name, _ in models_to_convert(ctx)] == ["teacher", "bilstm"]
+    result = run_convert(ctx)
+    assert set(result["bundles"]) == {"teacher", "bilstm"}
+    for name in ("teacher", "bilstm"):
+        manifest = json.loads((run / "bundles" / name / "manifest.json").read_text())
+        assert list(manifest["modes"]) == ["fp32"] and manifest["modes"]["fp32"]["parity"]["passed"]
+        assert result[f"{name}_fp32_agreement"] >= 0.98

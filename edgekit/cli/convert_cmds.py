@@ -45,9 +45,8 @@ def _thresholds(values: tuple[str, ...]) -> dict[str, dict]:
 @splits_options
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Bundle folder to write.")
 @click.option("--modes", default="fp32,fp16,dynamic_int8,int8", show_default=True,
-              help="Comma-separated: fp32, fp16, dynamic_int8, int8 (full integer), int16x8 (accuracy reference; not yet "
-                   "convertible for the bert and bilstm families: skipped with the reason), "
-                   "or all.")
+              help="Comma-separated: fp32, fp16, dynamic_int8, int8 (full integer), int16x8 (16-bit activations: "
+                   "an accuracy reference, not a deployment mode), or all.")
 @click.option("--buckets", default="16,32,64,128", show_default=True,
               help="Sequence-length buckets: one [1,L] signature per bucket in every file.")
 @click.option("--signature-prefix", default="seq", show_default=True, help="Signature names are PREFIX<length>.")
