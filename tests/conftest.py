@@ -54,3 +54,26 @@ def tiny_teacher_dir(tmp_path_factory, default_splits) -> Path:
                   config=TrainConfig(epochs=12, learning_rate=1e-3, batch_size=16, max_length=64, patience=4),
                   log=lambda m: None, progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def minilm_teacher(tmp_path_factory, fpb_dir):
+    """The real pretrained MiniLM backbone fine-tuned briefly on a Financial PhraseBank subset.
+
+    Returns ``(model_dir, splits)``; the splits are the small ones it was trained on. Shared by the
+    slow tests of training and conversion so the backbone is fine-tuned once per session.
+    """
+    from edgekit.data import load_dataset, split_dataset
+    from edgekit.data.split import Splits
+    from edgekit.train.loop import TrainConfig
+    from edgekit.train.teacher import train_teacher
+
+    full = split_dataset(load_dataset(fpb_dir / "Sentences_75Agree.txt"), seed=11)
+    small = Splits(full.train.head(640), full.validation.head(160), full.test.head(240), full.info)
+    for part, name in zip(small, ("train", "validation", "test")):
+        part.notes["split"] = name
+    out = tmp_path_factory.mktemp("models") / "minilm"
+    train_teacher(small, out, backbone="default",
+                  config=TrainConfig(epochs=3, learning_rate=1e-4, batch_size=32, max_length=48, patience=3),
+                  log=lambda m: None, progress=False)
+    return out, small

@@ -17,7 +17,8 @@ from click.testing import CliRunner
 
 ALL_MODES = ["fp32", "fp16", "dynamic_int8", "int8", "int16x8"]
 TINY_BUCKETS = [16, 32]
-TEACHER_DIR = Path(os.environ.get("EDGEKIT_TEST_TEACHER", "/work/runs/teacher-fpb75"))
+# A fully fine-tuned teacher to test instead of the session's briefly fine-tuned MiniLM (optional).
+TEACHER_DIR = os.environ.get("EDGEKIT_TEST_TEACHER")
 
 
 def _convert(model_dir, out, splits, **kw):
@@ -388,14 +389,20 @@ def test_cli_predict_runs_and_rejects_a_truncated_copy(tmp_path, tiny_bundle):
 
 # ------------------------------------------------------------------------------ MiniLM teacher (slow)
 @pytest.fixture(scope="session")
-def teacher_bundle(tmp_path_factory, fpb_dir):
-    if not (TEACHER_DIR / "edgekit_model.json").is_file():
-        pytest.fail(f"fine-tuned MiniLM teacher not found at {TEACHER_DIR} (set EDGEKIT_TEST_TEACHER)")
+def teacher_bundle(tmp_path_factory, request, fpb_dir):
+    """The real MiniLM teacher (6 layers, 384 wide) converted: EDGEKIT_TEST_TEACHER, or the session's
+    MiniLM fine-tuned on an FPB subset (``minilm_teacher``)."""
     from edgekit.data import load_dataset, split_dataset
 
-    splits = split_dataset(load_dataset(fpb_dir / "Sentences_75Agree.txt"), seed=42)
+    if TEACHER_DIR:
+        teacher = Path(TEACHER_DIR)
+        if not (teacher / "edgekit_model.json").is_file():
+            pytest.fail(f"EDGEKIT_TEST_TEACHER={teacher} is not an edgekit model directory")
+        splits = split_dataset(load_dataset(fpb_dir / "Sentences_75Agree.txt"), seed=42)
+    else:
+        teacher, splits = request.getfixturevalue("minilm_teacher")  # checked on the split it was trained on
     out = tmp_path_factory.mktemp("bundles") / "teacher"
-    manifest = _convert(TEACHER_DIR, out, splits, modes=["fp32", "dynamic_int8"], buckets=[16, 32],
+    manifest = _convert(teacher, out, splits, modes=["fp32", "dynamic_int8"], buckets=[16, 32],
                         check_limit=120, metadata=False)
     return out, manifest
 

@@ -81,23 +81,13 @@ def test_local_hf_directory_and_default_resolve_to_the_same_files():
 
 
 @pytest.mark.slow
-def test_short_minilm_finetune_beats_majority_baseline(fpb_dir, tmp_path):
+def test_short_minilm_finetune_beats_majority_baseline(minilm_teacher):
     """Real pretrained MiniLM on a small FPB subset: clearly better than always 'neutral'."""
-    from edgekit.data import load_dataset, split_dataset
-    from edgekit.data.split import Splits
-    from edgekit.train.loop import TrainConfig
-    from edgekit.train.teacher import train_teacher
-
-    full = split_dataset(load_dataset(fpb_dir / "Sentences_75Agree.txt"), seed=11)
-    small = Splits(full.train.head(640), full.validation.head(160), full.test.head(240), full.info)
-    for part, name in zip(small, ("train", "validation", "test")):
-        part.notes["split"] = name
-    result = train_teacher(small, tmp_path / "minilm", backbone="default",
-                           config=TrainConfig(epochs=3, learning_rate=1e-4, batch_size=32, max_length=48, patience=3),
-                           log=lambda m: None, progress=False)
-    test = result.metrics["test"]
+    model_dir, small = minilm_teacher
+    test = json.loads((model_dir / "metrics.json").read_text())["test"]
     counts = small.test.counts()
     majority_acc = max(counts.values()) / sum(counts.values())
     majority_f1 = (2 * majority_acc / (1 + majority_acc)) / 3  # F1 of the majority class, 0 for the others
+    assert test["n"] == len(small.test) == 240
     assert test["accuracy"] > majority_acc + 0.1, (test["accuracy"], majority_acc)
     assert test["macro_f1"] > majority_f1 + 0.25, (test["macro_f1"], majority_f1)
