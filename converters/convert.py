@@ -48,6 +48,9 @@ class ConvertOptions:
     seed: int = 0
     overwrite: bool = False
     allow_other_data: bool = False
+    # "fail": a failed parity gate fails the export (nothing written); "drop": the mode's file is left
+    # out of the bundle and the manifest records it under failed_modes (edgekit run uses this)
+    on_gate_failure: str = "fail"
 
     def validate(self) -> None:
         self.modes = parse_modes(self.modes)
@@ -60,6 +63,8 @@ class ConvertOptions:
             raise EdgekitError(f"--fallback must be none, family or auto, got {self.fallback!r}")
         if self.calibration_samples < 1:
             raise DataError("--calibration-samples must be >= 1")
+        if self.on_gate_failure not in ("fail", "drop"):
+            raise EdgekitError(f"on_gate_failure must be fail or drop, got {self.on_gate_failure!r}")
         get_mode(self.metadata_mode)
 
 
@@ -165,10 +170,19 @@ def convert_model_dir(model_dir: str | Path, out: str | Path, splits, options: C
                     f"max |Δlogit| {figures['max_abs_logit_error']:.3g}, macro-F1 Δ "
                     f"{figures.get('macro_f1_delta', float('nan')):+.4f} ({seconds:.0f}s)")
                 if not figures["passed"]:
-                    raise ParityError(f"parity gate failed for mode {mode.name}: " + "; ".join(figures["failures"])
-                                      + " (no bundle written; thresholds can be overridden with --threshold)")
+                    reason = f"parity gate failed for mode {mode.name}: " + "; ".join(figures["failures"])
+                    if options.on_gate_failure == "fail":
+                        raise ParityError(reason + " (no bundle written; thresholds can be overridden with "
+                                                   "--threshold)")
+                    path.unlink()
+                    manifest.setdefault("failed_modes", {})[mode.name] = {"reason": reason, "parity": figures}
+                    log(f"    {reason}: left out of the bundle")
+                    continue
                 entry = _mode_entry(mode, path, buckets, exporter, figures, job, options)
                 manifest["modes"][mode.name] = entry
+            if not manifest["modes"]:
+                raise ParityError("every mode failed its parity gate: " + "; ".join(
+                    e["reason"] for e in manifest.get("failed_modes", {}).values()))
             if options.metadata and exporter.supports_metadata:
                 from .metadata import write_task_library_file
 

@@ -32,8 +32,11 @@ def run_convert(ctx: RunContext) -> dict:
     from .convert import ConvertOptions, convert_model_dir
 
     s = ctx.settings
+    # A mode whose parity gate fails is left out of that bundle (and named in the result and the
+    # manifest's failed_modes) instead of stopping the whole run; `edgekit convert` fails instead.
     options = ConvertOptions(modes=list(s.convert_modes), buckets=list(s.convert_buckets),
-                             calibration_samples=s.calibration_samples, overwrite=True, seed=s.seed)
+                             calibration_samples=s.calibration_samples, overwrite=True, seed=s.seed,
+                             on_gate_failure="drop")
     result: dict = {"bundles": {}}
     for name, model_dir in models_to_convert(ctx):
         out = ctx.out / "bundles" / name
@@ -44,4 +47,6 @@ def run_convert(ctx: RunContext) -> dict:
         for mode, e in manifest["modes"].items():
             result[f"{key}_{mode}_mb"] = round(e["bytes"] / 1e6, 2)
             result[f"{key}_{mode}_agreement"] = e["parity"]["argmax_agreement"]
+        for mode, failed in manifest.get("failed_modes", {}).items():
+            result[f"{key}_{mode}_failed_gate"] = failed["reason"]
     return result

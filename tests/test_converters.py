@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from edgekit.errors import EdgekitError
+
 ALL_MODES = ["fp32", "fp16", "dynamic_int8", "int8", "int16x8"]
 TINY_BUCKETS = [16, 32]
 # A fully fine-tuned teacher to test instead of the session's briefly fine-tuned MiniLM (optional).
@@ -246,6 +248,24 @@ def test_failed_gate_leaves_no_bundle(tmp_path, tiny_teacher_dir, default_splits
     assert len(r.stderr.strip().splitlines()[-1:]) == 1 and "Traceback" not in r.output + r.stderr
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".b.")]
+
+
+
+def test_gate_failure_drop_leaves_only_passing_modes_in_the_bundle(tmp_path, tiny_teacher_dir, default_splits):
+    """What ``edgekit run`` asks for: a mode that fails its gate is left out and named, the rest ship."""
+    out = tmp_path / "b"
+    manifest = _convert(tiny_teacher_dir, out, default_splits, modes=["fp32", "dynamic_int8"], buckets=[16],
+                        metadata=False, on_gate_failure="drop",
+                        thresholds={"dynamic_int8": {"min_argmax_agreement": 1.01}})
+    assert list(manifest["modes"]) == ["fp32"]
+    assert "parity gate failed for mode dynamic_int8" in manifest["failed_modes"]["dynamic_int8"]["reason"]
+    on_disk = json.loads((out / "manifest.json").read_text())
+    assert on_disk["failed_modes"].keys() == {"dynamic_int8"}
+    assert sorted(p.name for p in out.glob("*.tflite")) == [manifest["modes"]["fp32"]["file"]]
+    with pytest.raises(EdgekitError, match="every mode failed its parity gate"):
+        _convert(tiny_teacher_dir, tmp_path / "c", default_splits, modes=["fp32"], buckets=[16], metadata=False,
+                 on_gate_failure="drop", thresholds={"fp32": {"min_argmax_agreement": 1.01}})
+    assert not (tmp_path / "c").exists()
 
 
 # ------------------------------------------------------------------------------------------ BiLSTM
