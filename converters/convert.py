@@ -48,8 +48,8 @@ class ConvertOptions:
     seed: int = 0
     overwrite: bool = False
     allow_other_data: bool = False
-    # "fail": a failed parity gate fails the export (nothing written); "drop": the mode's file is left
-    # out of the bundle and the manifest records it under failed_modes (edgekit run uses this)
+    # "fail": a failed conversion or parity gate fails the export (nothing written); "drop": that mode
+    # is left out of the bundle and the manifest records why under failed_modes (edgekit run uses this)
     on_gate_failure: str = "fail"
 
     def validate(self) -> None:
@@ -157,10 +157,14 @@ def convert_model_dir(model_dir: str | Path, out: str | Path, splits, options: C
                         job.evaluate = _evaluator(search, buckets, work, options.threads)
                 try:
                     model_bytes = mode.convert(job)
-                except EdgekitError:
-                    raise
                 except Exception as exc:
-                    raise EdgekitError(f"{mode.name}: conversion failed: {_first_line(exc)}") from None
+                    error = exc if isinstance(exc, EdgekitError) else EdgekitError(
+                        f"{mode.name}: conversion failed: {_first_line(exc)}")
+                    if options.on_gate_failure == "fail":
+                        raise error from None
+                    manifest.setdefault("failed_modes", {})[mode.name] = {"reason": str(error)}
+                    log(f"    {error}: left out of the bundle")
+                    continue
                 path = atomic_write_bytes(tmp / mode.file_name, model_bytes)
                 thresholds = mode.thresholds.replace(**options.thresholds.get(mode.name, {}))
                 figures = check_file(path, check, buckets, thresholds, threads=options.threads,
@@ -181,7 +185,7 @@ def convert_model_dir(model_dir: str | Path, out: str | Path, splits, options: C
                 entry = _mode_entry(mode, path, buckets, exporter, figures, job, options)
                 manifest["modes"][mode.name] = entry
             if not manifest["modes"]:
-                raise ParityError("every mode failed its parity gate: " + "; ".join(
+                raise ParityError("every mode failed its conversion or parity gate: " + "; ".join(
                     e["reason"] for e in manifest.get("failed_modes", {}).values()))
             if options.metadata and exporter.supports_metadata:
                 from .metadata import write_task_library_file

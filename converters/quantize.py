@@ -209,7 +209,11 @@ def _rejected_op(info, subgraph: int, exc: BaseException, activations: str) -> s
     if not m:
         raise QuantizationError(f"{activations} model does not load: {_first_line(exc)}") from None
     sg = info.subgraphs[subgraph]
-    return sg.tensors[sg.ops[int(m.group(1))].outputs[0]].name
+    node = int(m.group(1))
+    if "XNNPack" in str(exc) or node >= len(sg.ops):  # a delegate node: no single op to fall back
+        raise QuantizationError(f"{activations} model does not load in LiteRT: its XNNPACK delegate failed to "
+                                f"prepare the graph") from None
+    return sg.tensors[sg.ops[node].outputs[0]].name
 
 
 def _first_line(exc: BaseException) -> str:

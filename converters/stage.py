@@ -32,7 +32,7 @@ def run_convert(ctx: RunContext) -> dict:
     from .convert import ConvertOptions, convert_model_dir
 
     s = ctx.settings
-    # A mode whose parity gate fails is left out of that bundle (and named in the result and the
+    # A mode whose conversion or parity gate fails is left out of that bundle (and named in the result and the
     # manifest's failed_modes) instead of stopping the whole run; `edgekit convert` fails instead.
     options = ConvertOptions(modes=list(s.convert_modes), buckets=list(s.convert_buckets),
                              calibration_samples=s.calibration_samples, overwrite=True, seed=s.seed,
