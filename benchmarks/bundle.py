@@ -13,10 +13,19 @@ from typing import Any
 import numpy as np
 
 from ..contracts import LABELS_NAME, MANIFEST_NAME, check_manifest, read_manifest
-from ..errors import EdgekitError
+from ..errors import EdgekitError, first_line
 from ..fsutil import sha256_file
 from ..tokenizer import WordPieceTokenizer
 from .runtime import Runtime, select_runtime
+
+
+def pick_bucket(buckets: list[tuple[int, str]], num_tokens: int) -> tuple[int, str]:
+    """The smallest ``(length, signature)`` of the sorted ``buckets`` that holds ``num_tokens``; the
+    largest (truncating) when none does. The one bucket rule of the runner, parity gate and calibration."""
+    for length, signature in buckets:
+        if num_tokens <= length:
+            return length, signature
+    return buckets[-1]
 
 
 class BundleError(EdgekitError):
@@ -84,11 +93,7 @@ class Bundle:
             raise BundleError(f"{f}: size or sha256 differs from the manifest (corrupt or truncated copy)")
 
     def pick_bucket(self, num_tokens: int) -> tuple[int, str]:
-        """The smallest bucket whose length holds ``num_tokens``; the largest (truncating) when none does."""
-        for length, signature in self.buckets:
-            if num_tokens <= length:
-                return length, signature
-        return self.buckets[-1]
+        return pick_bucket(self.buckets, num_tokens)
 
 
 class SignatureModel:
@@ -105,8 +110,8 @@ class SignatureModel:
         try:
             self.interpreter = self.runtime.interpreter_cls(model_path=str(self.path), num_threads=threads)
         except (ValueError, RuntimeError) as exc:
-            first = (str(exc).strip().splitlines() or ["unreadable model"])[0]
-            raise BundleError(f"{self.path}: cannot load with {self.runtime.name} ({first})") from None
+            raise BundleError(f"{self.path}: cannot load with {self.runtime.name} "
+                              f"({first_line(exc, 'unreadable model')})") from None
         available = set(self.interpreter.get_signature_list())
         self.runners: dict[str, Any] = {}
         self._dequant: dict[str, tuple[float, int] | None] = {}
@@ -116,8 +121,8 @@ class SignatureModel:
             try:
                 runner = self.interpreter.get_signature_runner(signature)
             except (ValueError, RuntimeError) as exc:
-                first = (str(exc).strip().splitlines() or ["cannot prepare"])[0]
-                raise BundleError(f"{self.path}: signature {signature!r} does not load ({first})") from None
+                raise BundleError(f"{self.path}: signature {signature!r} does not load "
+                                  f"({first_line(exc, 'cannot prepare')})") from None
             self.runners[signature] = runner
             self._dequant[signature] = None
             try:

@@ -13,6 +13,7 @@ from typing import Iterable
 
 import numpy as np
 
+from ..benchmarks.bundle import pick_bucket
 from ..errors import DataError
 
 
@@ -20,13 +21,6 @@ def encode_feeds(tokenizer, text: str, length: int) -> dict[str, np.ndarray]:
     enc = tokenizer.encode(text, length)
     return {"ids": np.asarray([enc.ids], np.int32), "mask": np.asarray([enc.mask], np.int32),
             "segment_ids": np.asarray([enc.segment_ids], np.int32)}
-
-
-def pick_bucket(buckets: list[tuple[int, str]], num_tokens: int) -> tuple[int, str]:
-    for length, sig in buckets:
-        if num_tokens <= length:
-            return length, sig
-    return buckets[-1]
 
 
 def calibration_samples(texts: Iterable[str], tokenizer, buckets: list[tuple[int, str]], samples: int,

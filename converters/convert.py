@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 
 from ..contracts import INPUT_NAMES, LABELS_NAME, MANIFEST_NAME, MANIFEST_SCHEMA_VERSION, VOCAB_NAME, check_manifest
-from ..errors import DataError, EdgekitError
+from ..errors import DataError, EdgekitError, first_line
 from ..fsutil import atomic_directory, atomic_write_bytes, atomic_write_json, atomic_write_text, sha256_file
 from .calibration import calibration_samples
 from .exporters import export_saved_model, get_exporter, signature_name
@@ -159,7 +159,7 @@ def convert_model_dir(model_dir: str | Path, out: str | Path, splits, options: C
                     model_bytes = mode.convert(job)
                 except Exception as exc:
                     error = exc if isinstance(exc, EdgekitError) else EdgekitError(
-                        f"{mode.name}: conversion failed: {_first_line(exc)}")
+                        f"{mode.name}: conversion failed: {first_line(exc)}")
                     if options.on_gate_failure == "fail":
                         raise error from None
                     manifest.setdefault("failed_modes", {})[mode.name] = {"reason": str(error)}
@@ -206,10 +206,6 @@ def convert_model_dir(model_dir: str | Path, out: str | Path, splits, options: C
         shutil.rmtree(work, ignore_errors=True)
     log(f"bundle → {out} ({time.perf_counter() - t_start:.0f}s)")
     return manifest
-
-
-def _first_line(exc: BaseException) -> str:
-    return next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)[:300]
 
 
 def _check_data(loaded, splits, options: ConvertOptions) -> None:

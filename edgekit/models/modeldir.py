@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ModelLoadError
+from ..errors import ModelLoadError, first_line
 from ..fsutil import atomic_directory, atomic_write_json, atomic_write_text
 from ..tokenizer import WordPieceTokenizer, load_vocab
 
@@ -136,8 +136,7 @@ def load_model_dir(model_dir: str | Path) -> LoadedModel:
     try:
         model.load_weights(str(weights))
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ModelLoadError(f"cannot load weights {weights}: {first}") from None
+        raise ModelLoadError(f"cannot load weights {weights}: {first_line(exc)}") from None
     vocab_path = model_dir / meta["tokenizer"].get("vocab_file", "vocab.txt")
     if not vocab_path.is_file():
         raise ModelLoadError(f"{model_dir} has no {vocab_path.name}")
