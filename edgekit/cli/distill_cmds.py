@@ -51,6 +51,11 @@ def distill_options(fn: Callable) -> Callable:
         click.option("--batch-size", default=None, type=int, help="Default 32."),
         click.option("--lr", "learning_rate", default=None, type=float, help="Default per family: bilstm 2e-3, bert 8e-5."),
         click.option("--patience", default=None, type=int, help="Default per family: bilstm 3, bert 2."),
+        click.option("--schedule", default=None, type=click.Choice(["exponential", "linear", "constant"]),
+                     help="Learning-rate schedule (default per family: bilstm exponential, bert linear = "
+                          "warm-up then linear decay to 0 at the last epoch)."),
+        click.option("--warmup-ratio", default=None, type=float,
+                     help="Share of the planned steps spent warming up (linear schedule; default 0.1)."),
         click.option("--max-length", default=None, type=int, help="Default: the teacher's."),
         click.option("--seed", default=42, show_default=True, type=int),
         click.option("--cache-dir", default=None, type=click.Path(file_okay=False),
@@ -60,7 +65,7 @@ def distill_options(fn: Callable) -> Callable:
 
 
 def _settings(student, loss, alpha, temperature, layer_map, augment, augment_multiplier, augment_seed, epochs,
-              batch_size, learning_rate, patience, max_length, seed, cache_dir, name):
+              batch_size, learning_rate, patience, schedule, warmup_ratio, max_length, seed, cache_dir, name):
     from ..distill.augment import parse_augment
     from ..distill.job import DistillSettings, train_config_for
     from ..distill.losses import make_recipe, parse_layer_map
@@ -75,7 +80,8 @@ def _settings(student, loss, alpha, temperature, layer_map, augment, augment_mul
     if (epochs is not None and epochs < 1) or (batch_size is not None and batch_size < 1):
         raise EdgekitError("--epochs and --batch-size must be >= 1")
     train = train_config_for(spec.family, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                             patience=patience, max_length=max_length, seed=seed)
+                             patience=patience, schedule=schedule, warmup_ratio=warmup_ratio,
+                             max_length=max_length, seed=seed)
     return DistillSettings(student=student, loss=loss, temperature=temperature or 1.0, alpha=alpha,
                            layer_map=parse_layer_map(layer_map), augment=augment,
                            augment_multiplier=augment_multiplier, augment_seed=augment_seed, train=train,
@@ -90,8 +96,8 @@ def _settings(student, loss, alpha, temperature, layer_map, augment, augment_mul
 @click.option("--result-json", type=click.Path(dir_okay=False), default=None, help="Also write a one-record summary.")
 def distill_cmd(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding,
                 teacher_dir, student, loss, alpha, layer_map, augment, augment_multiplier, augment_seed, epochs,
-                batch_size, learning_rate, patience, max_length, seed, cache_dir, temperature, out_dir, name,
-                result_json) -> None:
+                batch_size, learning_rate, patience, schedule, warmup_ratio, max_length, seed, cache_dir, temperature,
+                out_dir, name, result_json) -> None:
     """Distill the teacher into a BiLSTM or a shallow BERT; writes a model directory like the teacher's.
 
     \b
@@ -106,7 +112,8 @@ def distill_cmd(data_path, split_dir, split_seed, fmt, text_column, label_column
     from ..provenance import stamp
 
     settings = _settings(student, loss, alpha, temperature, layer_map, augment, augment_multiplier, augment_seed,
-                         epochs, batch_size, learning_rate, patience, max_length, seed, cache_dir, name)
+                         epochs, batch_size, learning_rate, patience, schedule, warmup_ratio, max_length, seed,
+                         cache_dir, name)
     splits = load_splits(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding)
     result = distill(teacher_dir, splits, out_dir, settings, log=lambda m: click.echo(m, err=True))
     s = result.summary()
@@ -129,8 +136,8 @@ def distill_cmd(data_path, split_dir, split_seed, fmt, text_column, label_column
 @click.option("--no-models", is_flag=True, help="Do not keep each point's student model directory.")
 def sweep_cmd(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding, teacher_dir,
               student, loss, alpha, layer_map, augment, augment_multiplier, augment_seed, epochs, batch_size,
-              learning_rate, patience, max_length, seed, cache_dir, temperatures, alphas, out_dir, executor,
-              no_models) -> None:
+              learning_rate, patience, schedule, warmup_ratio, max_length, seed, cache_dir, temperatures, alphas,
+              out_dir, executor, no_models) -> None:
     """Distill at every temperature × alpha of a grid; best point by validation macro-F1.
 
     Each finished point is a JSON file; rerunning the same command after an interruption continues
@@ -140,7 +147,8 @@ def sweep_cmd(data_path, split_dir, split_seed, fmt, text_column, label_column, 
     from ..distill.sweep import run_sweep
 
     settings = _settings(student, loss, alpha, 1.0, layer_map, augment, augment_multiplier, augment_seed, epochs,
-                         batch_size, learning_rate, patience, max_length, seed, cache_dir, "sweep")
+                         batch_size, learning_rate, patience, schedule, warmup_ratio, max_length, seed, cache_dir,
+                         "sweep")
     splits = load_splits(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding)
     log = lambda m: click.echo(m, err=True)  # noqa: E731
     summary = run_sweep(teacher_dir, splits, out_dir, settings, _floats(temperatures), _floats(alphas),

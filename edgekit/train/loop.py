@@ -50,6 +50,8 @@ class TrainConfig:
     learning_rate: float = 3e-5
     decay_rate: float = 0.9
     decay_steps: int = 10_000
+    schedule: str = "exponential"  # see edgekit.train.schedules: exponential | linear | constant
+    warmup_ratio: float = 0.1  # linear schedule: share of the planned steps spent warming up
     max_length: int = 64
     class_weights: str | None = None  # None or "balanced"
     seed: int = 42
@@ -150,9 +152,10 @@ def fit(
     num_classes = len(labels)
     weights = (balanced_class_weights(train_labels, num_classes) if config.class_weights == "balanced"
                else np.ones(num_classes, np.float32))
-    schedule = keras.optimizers.schedules.ExponentialDecay(
-        config.learning_rate, decay_steps=config.decay_steps, decay_rate=config.decay_rate)
-    optimizer = keras.optimizers.Adam(learning_rate=schedule)
+    from .schedules import make_schedule
+
+    steps = math.ceil(len(train) / config.batch_size)
+    optimizer = keras.optimizers.Adam(learning_rate=make_schedule(config, steps * config.epochs))
     # Create the optimizer's slots now: variables created inside the first trace make tf.function trace twice.
     optimizer.build(model.trainable_variables)
     loss_fn = loss_fn or hard_label_loss
@@ -184,7 +187,6 @@ def fit(
     history = History()
     best_weights = None
     stale = 0
-    steps = math.ceil(len(train) / config.batch_size)
     start = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
         t0 = time.perf_counter()
