@@ -47,10 +47,10 @@ def distill_options(fn: Callable) -> Callable:
                      help="Transfer set size as a multiple of the training split (synthetic sentences are "
                           "labelled by the teacher)."),
         click.option("--augment-seed", default=0, show_default=True, type=int),
-        click.option("--epochs", default=None, type=int, help="Default per family: bilstm 12, bert 5."),
+        click.option("--epochs", default=None, type=int, help="Default per family: bilstm 12, bert 6."),
         click.option("--batch-size", default=None, type=int, help="Default 32."),
-        click.option("--lr", "learning_rate", default=None, type=float, help="Default per family: bilstm 2e-3, bert 8e-5."),
-        click.option("--patience", default=None, type=int, help="Default per family: bilstm 3, bert 2."),
+        click.option("--lr", "learning_rate", default=None, type=float, help="Default per family: bilstm 2e-3, bert 5e-5."),
+        click.option("--patience", default=None, type=int, help="Default per family: bilstm 3, bert 3."),
         click.option("--schedule", default=None, type=click.Choice(["exponential", "linear", "constant"]),
                      help="Learning-rate schedule (default per family: bilstm exponential, bert linear = "
                           "warm-up then linear decay to 0 at the last epoch)."),

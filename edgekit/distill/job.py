@@ -25,7 +25,10 @@ from ..train.loop import TrainConfig
 # Training defaults per student family (the CLI's "auto" values); max_length 0 = the teacher's.
 FAMILY_TRAIN_DEFAULTS: dict[str, dict] = {
     "bilstm": {"learning_rate": 2e-3, "epochs": 12, "patience": 3, "batch_size": 32, "max_length": 0},
-    "bert": {"learning_rate": 8e-5, "epochs": 5, "patience": 2, "batch_size": 32, "max_length": 0},
+    # BERT students: warm-up + linear decay (a constant 8e-5 peaked at epoch 1 and drifted; FPB 75Agree
+    # 3-layer skip student test macro-F1 0.8574 → 0.8727 with this schedule, README "Distillation").
+    "bert": {"learning_rate": 5e-5, "epochs": 6, "patience": 3, "batch_size": 32, "max_length": 0,
+             "schedule": "linear"},
 }
 
 
