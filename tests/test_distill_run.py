@@ -24,14 +24,22 @@ def test_distill_cli_end_to_end_bilstm_with_augmentation(tiny_teacher_dir, tmp_p
     from edgekit.train.loop import evaluate
 
     out = tmp_path / "bilstm"
+    test_sentence = default_splits.test.texts[0]
+    unlabelled = tmp_path / "news.txt"  # 2 new sentences, one repeated; a test sentence in another case/spacing
+    unlabelled.write_text(f"Quarterly sales at Foo Oyj rose sharply.\n  {test_sentence.upper()}  \n\n"
+                          "Quarterly sales at Foo Oyj rose sharply.\nBar Corp cut its outlook.\n")
     r = _cli(["distill", "--teacher", str(tiny_teacher_dir), "--student", SMALL_BILSTM, "--loss", "hard,kl",
               "-T", "2", "--alpha", "0.7", "--augment", "tang", "--augment-multiplier", "2", "--epochs", "2",
+              "--unlabelled", str(unlabelled), "--schedule", "linear",
               "--cache-dir", str(tmp_path / "cache"), "--out", str(out), "--result-json", str(tmp_path / "r.json")])
     assert r.exit_code == 0, r.output
     metrics = json.loads((out / "metrics.json").read_text())
     ts = metrics["transfer_set"]
-    assert ts["original"] == len(default_splits.train) and ts["size"] > 1.5 * ts["original"]
-    assert sum(ts["synthetic_teacher_label_counts"]) == ts["size"] - ts["original"]  # teacher labels them
+    assert ts["unlabelled"] == {"source": str(unlabelled.resolve()), "read": 4, "dropped_in_split": 1,
+                                "dropped_repeats": 1, "kept": 2}
+    assert ts["original"] == len(default_splits.train) and ts["size"] > 1.5 * (ts["original"] + 2)
+    assert sum(ts["teacher_labelled_counts"]) == ts["size"] - ts["original"]  # teacher labels them
+    assert metrics["train_config"]["schedule"] == "linear"
     assert metrics["loss"]["weights"] == {"hard": pytest.approx(0.3), "kl": 0.7}
     assert metrics["student"]["init"]["embedding"] == "teacher_pca"
     loaded = load_model_dir(out)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from pathlib import Path
 from typing import Callable
 
 import click
@@ -47,6 +48,9 @@ def distill_options(fn: Callable) -> Callable:
                      help="Transfer set size as a multiple of the training split (synthetic sentences are "
                           "labelled by the teacher)."),
         click.option("--augment-seed", default=0, show_default=True, type=int),
+        click.option("--unlabelled", default=None, type=click.Path(dir_okay=False, exists=True),
+                     help="In-domain sentences without labels to add to the transfer set (.txt one per line, or any "
+                          "data format; labels ignored). The teacher labels them; sentences in the split are dropped."),
         click.option("--epochs", default=None, type=int, help="Default per family: bilstm 12, bert 6."),
         click.option("--batch-size", default=None, type=int, help="Default 32."),
         click.option("--lr", "learning_rate", default=None, type=float, help="Default per family: bilstm 2e-3, bert 5e-5."),
@@ -56,6 +60,8 @@ def distill_options(fn: Callable) -> Callable:
                           "warm-up then linear decay to 0 at the last epoch)."),
         click.option("--warmup-ratio", default=None, type=float,
                      help="Share of the planned steps spent warming up (linear schedule; default 0.1)."),
+        click.option("--class-weights", type=click.Choice(["none", "balanced"]), default="none", show_default=True,
+                     help="balanced: weight each example's loss by the inverse frequency of its (hard) label."),
         click.option("--max-length", default=None, type=int, help="Default: the teacher's."),
         click.option("--seed", default=42, show_default=True, type=int),
         click.option("--cache-dir", default=None, type=click.Path(file_okay=False),
@@ -64,28 +70,42 @@ def distill_options(fn: Callable) -> Callable:
     return functools.reduce(lambda f, opt: opt(f), reversed(options), splits_options(fn))
 
 
-def _settings(student, loss, alpha, temperature, layer_map, augment, augment_multiplier, augment_seed, epochs,
-              batch_size, learning_rate, patience, schedule, warmup_ratio, max_length, seed, cache_dir, name):
+SPLIT_KEYS = ("data_path", "split_dir", "split_seed", "fmt", "text_column", "label_column", "labels", "level",
+              "encoding")
+
+
+def _splits(opts: dict):
+    """The splits named by the shared data options (popped from ``opts``)."""
+    return load_splits(*(opts.pop(k) for k in SPLIT_KEYS))
+
+
+def _settings(opts: dict, temperature: float, name: str):
+    """DistillSettings from the options of :func:`distill_options` (popped from ``opts``)."""
     from ..distill.augment import parse_augment
+    from ..distill.features import check_features
     from ..distill.job import DistillSettings, train_config_for
     from ..distill.losses import make_recipe, parse_layer_map
     from ..distill.students import parse_student
     from ..errors import EdgekitError
 
-    spec = parse_student(student)  # fail early on a bad spec, before loading anything heavy
-    from ..distill.features import check_features
-
-    check_features(spec.family, make_recipe(loss, alpha, temperature or 1.0).student_needs)
-    parse_augment(augment, augment_multiplier, augment_seed)
-    if (epochs is not None and epochs < 1) or (batch_size is not None and batch_size < 1):
+    o = {k: opts.pop(k) for k in ("student", "loss", "alpha", "layer_map", "augment", "augment_multiplier",
+                                  "augment_seed", "unlabelled", "epochs", "batch_size", "learning_rate", "patience",
+                                  "schedule", "warmup_ratio", "class_weights", "max_length", "seed", "cache_dir")}
+    spec = parse_student(o["student"])  # fail early on a bad spec, before loading anything heavy
+    check_features(spec.family, make_recipe(o["loss"], o["alpha"], temperature or 1.0).student_needs)
+    parse_augment(o["augment"], o["augment_multiplier"], o["augment_seed"])
+    if (o["epochs"] is not None and o["epochs"] < 1) or (o["batch_size"] is not None and o["batch_size"] < 1):
         raise EdgekitError("--epochs and --batch-size must be >= 1")
-    train = train_config_for(spec.family, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                             patience=patience, schedule=schedule, warmup_ratio=warmup_ratio,
-                             max_length=max_length, seed=seed)
-    return DistillSettings(student=student, loss=loss, temperature=temperature or 1.0, alpha=alpha,
-                           layer_map=parse_layer_map(layer_map), augment=augment,
-                           augment_multiplier=augment_multiplier, augment_seed=augment_seed, train=train,
-                           cache_dir=cache_dir, name=name)
+    train = train_config_for(spec.family, epochs=o["epochs"], batch_size=o["batch_size"],
+                             learning_rate=o["learning_rate"], patience=o["patience"], schedule=o["schedule"],
+                             warmup_ratio=o["warmup_ratio"],
+                             class_weights=None if o["class_weights"] in (None, "none") else o["class_weights"],
+                             max_length=o["max_length"], seed=o["seed"])
+    return DistillSettings(student=o["student"], loss=o["loss"], temperature=temperature or 1.0, alpha=o["alpha"],
+                           layer_map=parse_layer_map(o["layer_map"]), augment=o["augment"],
+                           augment_multiplier=o["augment_multiplier"], augment_seed=o["augment_seed"],
+                           unlabelled=str(Path(o["unlabelled"]).resolve()) if o["unlabelled"] else None, train=train,
+                           cache_dir=o["cache_dir"], name=name)
 
 
 @click.command("distill")
@@ -94,10 +114,7 @@ def _settings(student, loss, alpha, temperature, layer_map, augment, augment_mul
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Student model directory.")
 @click.option("--name", default="student", show_default=True)
 @click.option("--result-json", type=click.Path(dir_okay=False), default=None, help="Also write a one-record summary.")
-def distill_cmd(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding,
-                teacher_dir, student, loss, alpha, layer_map, augment, augment_multiplier, augment_seed, epochs,
-                batch_size, learning_rate, patience, schedule, warmup_ratio, max_length, seed, cache_dir, temperature,
-                out_dir, name, result_json) -> None:
+def distill_cmd(temperature, out_dir, name, result_json, **opts) -> None:
     """Distill the teacher into a BiLSTM or a shallow BERT; writes a model directory like the teacher's.
 
     \b
@@ -111,10 +128,8 @@ def distill_cmd(data_path, split_dir, split_seed, fmt, text_column, label_column
     from ..fsutil import atomic_write_json
     from ..provenance import stamp
 
-    settings = _settings(student, loss, alpha, temperature, layer_map, augment, augment_multiplier, augment_seed,
-                         epochs, batch_size, learning_rate, patience, schedule, warmup_ratio, max_length, seed,
-                         cache_dir, name)
-    splits = load_splits(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding)
+    settings = _settings(opts, temperature, name)
+    splits = _splits(opts)
     result = distill(teacher_dir, splits, out_dir, settings, log=lambda m: click.echo(m, err=True))
     s = result.summary()
     click.echo(f"{s['student']} → {result.model_dir}: val macro-F1 {s['val_macro_f1']:.4f}, test macro-F1 "
@@ -134,10 +149,7 @@ def distill_cmd(data_path, split_dir, split_seed, fmt, text_column, label_column
               help="Sweep folder (points/*.json, sweep.json, sweep.md, heatmap.png). Rerun to resume.")
 @click.option("--executor", type=click.Choice(["in-process"]), default="in-process", show_default=True)
 @click.option("--no-models", is_flag=True, help="Do not keep each point's student model directory.")
-def sweep_cmd(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding, teacher_dir,
-              student, loss, alpha, layer_map, augment, augment_multiplier, augment_seed, epochs, batch_size,
-              learning_rate, patience, schedule, warmup_ratio, max_length, seed, cache_dir, temperatures, alphas,
-              out_dir, executor, no_models) -> None:
+def sweep_cmd(temperatures, alphas, out_dir, executor, no_models, **opts) -> None:
     """Distill at every temperature × alpha of a grid; best point by validation macro-F1.
 
     Each finished point is a JSON file; rerunning the same command after an interruption continues
@@ -146,10 +158,8 @@ def sweep_cmd(data_path, split_dir, split_seed, fmt, text_column, label_column, 
     from ..distill.executor import EXECUTORS
     from ..distill.sweep import run_sweep
 
-    settings = _settings(student, loss, alpha, 1.0, layer_map, augment, augment_multiplier, augment_seed, epochs,
-                         batch_size, learning_rate, patience, schedule, warmup_ratio, max_length, seed, cache_dir,
-                         "sweep")
-    splits = load_splits(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding)
+    settings = _settings(opts, 1.0, "sweep")
+    splits = _splits(opts)
     log = lambda m: click.echo(m, err=True)  # noqa: E731
     summary = run_sweep(teacher_dir, splits, out_dir, settings, _floats(temperatures), _floats(alphas),
                         executor=EXECUTORS[executor](log), keep_models=not no_models, log=log)
@@ -184,8 +194,8 @@ def _read(out_dir, name):
 @click.option("--cache-dir", default=None, type=click.Path(file_okay=False))
 @click.option("--result-json", type=click.Path(dir_okay=False), default=None,
               help="Also copy benchmark.json here (e.g. results/distill-fpb75.json).")
-def benchmark_cmd(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding,
-                  teacher_dir, out_dir, only, bilstm_epochs, bert_epochs, seed, cache_dir, result_json) -> None:
+def benchmark_cmd(teacher_dir, out_dir, only, bilstm_epochs, bert_epochs, seed, cache_dir, result_json,
+                  **opts) -> None:
     """Teacher vs BiLSTM (hard/distilled, ± augmentation) vs shallow BERT (3/2 layers, two inits).
 
     \b
@@ -196,7 +206,7 @@ def benchmark_cmd(data_path, split_dir, split_seed, fmt, text_column, label_colu
     from ..distill.benchmark import run_benchmark
     from ..fsutil import atomic_write_json
 
-    splits = load_splits(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding)
+    splits = _splits(opts)
     result = run_benchmark(teacher_dir, splits, out_dir, epochs={"bilstm": bilstm_epochs, "bert": bert_epochs},
                            only=[s.strip() for s in only.split(",")] if only else None, seed=seed,
                            cache_dir=cache_dir, log=lambda m: click.echo(m, err=True))

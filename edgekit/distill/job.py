@@ -42,6 +42,7 @@ class DistillSettings:
     augment: str | None = None  # None/"none", "tang" or "mask=0.1,ngram=0.25,swap=0.1"
     augment_multiplier: int = 1
     augment_seed: int = 0
+    unlabelled: str | None = None  # file of in-domain sentences the teacher labels (edgekit.distill.unlabelled)
     train: TrainConfig = field(default_factory=TrainConfig)
     cache_dir: str | None = None
     name: str = "student"
@@ -95,6 +96,7 @@ def distill(
     from ..train.encode import encode_texts
     from ..train.loop import evaluate, fit
     from .augment import augment_texts, parse_augment
+    from .unlabelled import unlabelled_sentences
     from .cache import teacher_fingerprint, teacher_outputs
     from .features import check_features, feature_forward
     from .losses import make_recipe
@@ -124,9 +126,14 @@ def distill(
         if bad:
             raise EdgekitError(f"layer map names student layers {bad}; the student has 0..{k - 1}")
 
-    # transfer set (+ augmentation) and teacher outputs, cached
+    # transfer set: the training split (+ unlabelled in-domain sentences) (+ augmentation); teacher outputs cached
+    extra = unlabelled_sentences(settings.unlabelled, splits) if settings.unlabelled else None
+    if extra is not None:
+        log(f"unlabelled sentences: {len(extra.texts)} of {extra.read} kept ({extra.dropped_in_split} in the split, "
+            f"{extra.dropped_repeats} repeats dropped)")
     aug_cfg = parse_augment(settings.augment, settings.augment_multiplier, settings.augment_seed)
-    aug = augment_texts(splits.train.texts, aug_cfg)
+    aug = augment_texts(splits.train.texts + (extra.texts if extra else []), aug_cfg)
+    num_gold = len(splits.train.texts)  # the rest (unlabelled, synthetic) take the teacher's argmax
     enc = {"train": encode_texts(teacher.tokenizer, aug.texts, max_length),
            "validation": encode_texts(teacher.tokenizer, splits.validation.texts, max_length),
            "test": encode_texts(teacher.tokenizer, splits.test.texts, max_length)}
@@ -134,7 +141,7 @@ def distill(
     t_out = teacher_outputs(teacher, aug.texts, enc["train"], hidden_layers=recipe.teacher_layers,
                             embeddings="embeddings" in recipe.teacher_needs, **cache_kw)
     gold = np.asarray(splits.train.label_ids, np.int32)
-    train_labels = np.concatenate([gold, t_out.logits[aug.num_original:].argmax(-1).astype(np.int32)])
+    train_labels = np.concatenate([gold, t_out.logits[num_gold:].argmax(-1).astype(np.int32)])
     teacher_reports = {}
     for part in ("validation", "test"):
         texts = getattr(splits, part).texts
@@ -153,7 +160,7 @@ def distill(
         return recipe.per_example(batch.get("outputs") or {"logits": logits}, batch)
 
     log(f"student {spec.label}: {student.family}, {student.model.count_params():,} params; loss {recipe.describe()}; "
-        f"transfer set {len(aug.texts)} ({aug.num_original} original)")
+        f"transfer set {len(aug.texts)} ({num_gold} gold-labelled)")
     history = fit(student.model, enc["train"], train_labels, enc["validation"],
                   np.asarray(splits.validation.label_ids, np.int32), labels, replace(cfg, max_length=max_length),
                   loss_fn=loss_fn, extra_targets=targets, log=log, progress=progress, forward_fn=forward)
@@ -177,9 +184,10 @@ def distill(
                     "params": int(teacher.model.count_params())},
         "loss": recipe.to_dict(),
         "settings": settings.to_dict(),
-        "transfer_set": {"size": len(aug.texts), "original": aug.num_original, "augment": aug_cfg.to_dict(),
+        "transfer_set": {"size": len(aug.texts), "original": num_gold, "augment": aug_cfg.to_dict(),
+                         "unlabelled": extra.info() if extra else None,
                          "teacher_cache": t_out.key, "teacher_cache_hit": not t_out.computed,
-                         "synthetic_teacher_label_counts": np.bincount(train_labels[aug.num_original:],
+                         "teacher_labelled_counts": np.bincount(train_labels[num_gold:],
                                                                       minlength=len(labels)).tolist()},
         "params": int(student.model.count_params()),
         "train_config": cfg.to_dict(),
