@@ -35,7 +35,7 @@ class RunSettings:
     fresh: bool = False
     # students (stage "students", edgekit/distill/stage.py)
     students: tuple[str, ...] = ("bilstm", "bert:layers=2,strategy=skip")
-    student_epochs: int = 0  # 0: the family's default (bilstm 12, bert 6; early stopping on validation)
+    student_epochs: int = 0  # 0: the family's default (bilstm 15, bert 6; early stopping on validation)
     distill_temperature: float = 2.0
     distill_alpha: float = 0.5  # weight of the soft loss (edgekit.distill.losses)
     # conversion of the teacher (stage "convert", converters/stage.py)

@@ -51,13 +51,13 @@ def distill_options(fn: Callable) -> Callable:
         click.option("--unlabelled", default=None, type=click.Path(dir_okay=False, exists=True),
                      help="In-domain sentences without labels to add to the transfer set (.txt one per line, or any "
                           "data format; labels ignored). The teacher labels them; sentences in the split are dropped."),
-        click.option("--epochs", default=None, type=int, help="Default per family: bilstm 12, bert 6."),
+        click.option("--epochs", default=None, type=int, help="Default per family: bilstm 15, bert 6."),
         click.option("--batch-size", default=None, type=int, help="Default 32."),
         click.option("--lr", "learning_rate", default=None, type=float, help="Default per family: bilstm 2e-3, bert 5e-5."),
-        click.option("--patience", default=None, type=int, help="Default per family: bilstm 3, bert 3."),
+        click.option("--patience", default=None, type=int, help="Default per family: bilstm 5, bert 3."),
         click.option("--schedule", default=None, type=click.Choice(["exponential", "linear", "constant"]),
-                     help="Learning-rate schedule (default per family: bilstm exponential, bert linear = "
-                          "warm-up then linear decay to 0 at the last epoch)."),
+                     help="Learning-rate schedule (default: linear = warm-up, then linear decay to 0 at the last "
+                          "epoch)."),
         click.option("--warmup-ratio", default=None, type=float,
                      help="Share of the planned steps spent warming up (linear schedule; default 0.1)."),
         click.option("--class-weights", type=click.Choice(["none", "balanced"]), default="none", show_default=True,
@@ -114,7 +114,7 @@ def _settings(opts: dict, temperature: float, name: str):
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Student model directory.")
 @click.option("--name", default="student", show_default=True)
 @click.option("--result-json", type=click.Path(dir_okay=False), default=None, help="Also write a one-record summary.")
-def distill_cmd(temperature, out_dir, name, result_json, **opts) -> None:
+def distill_cmd(teacher_dir, temperature, out_dir, name, result_json, **opts) -> None:
     """Distill the teacher into a BiLSTM or a shallow BERT; writes a model directory like the teacher's.
 
     \b
@@ -149,7 +149,7 @@ def distill_cmd(temperature, out_dir, name, result_json, **opts) -> None:
               help="Sweep folder (points/*.json, sweep.json, sweep.md, heatmap.png). Rerun to resume.")
 @click.option("--executor", type=click.Choice(["in-process"]), default="in-process", show_default=True)
 @click.option("--no-models", is_flag=True, help="Do not keep each point's student model directory.")
-def sweep_cmd(temperatures, alphas, out_dir, executor, no_models, **opts) -> None:
+def sweep_cmd(teacher_dir, temperatures, alphas, out_dir, executor, no_models, **opts) -> None:
     """Distill at every temperature × alpha of a grid; best point by validation macro-F1.
 
     Each finished point is a JSON file; rerunning the same command after an interruption continues
