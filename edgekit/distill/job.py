@@ -99,11 +99,11 @@ def distill(
     from ..train.encode import encode_texts
     from ..train.loop import evaluate, fit
     from .augment import augment_texts, parse_augment
-    from .unlabelled import unlabelled_sentences
     from .cache import teacher_fingerprint, teacher_outputs
     from .features import check_features, feature_forward
     from .losses import make_recipe
     from .students import build_student, parse_student
+    from .unlabelled import unlabelled_sentences
 
     t_start = time.perf_counter()
     teacher = load_model_dir(teacher_dir)
