@@ -8,16 +8,8 @@ from pathlib import Path
 import click
 
 from ..errors import EdgekitError
+from .options import int_list
 
-
-def _ints(value: str, what: str) -> list[int]:
-    try:
-        out = [int(v) for v in value.split(",") if v.strip()]
-    except ValueError:
-        raise EdgekitError(f"{what} takes comma-separated integers like 1,2 (got {value!r})") from None
-    if not out:
-        raise EdgekitError(f"{what} is empty")
-    return out
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -70,9 +62,9 @@ def bench_cmd(bundles, targets, modes, threads, data, synthetic, out, limit, emu
     options = {"arm64_cache": arm64_cache, "remote_python": remote_python, "ssh_identity": ssh_identity,
                "ssh_options": [x for o in ssh_options for x in ("-o", o)], "benchmark_binary": benchmark_binary}
     plan = BenchPlan(bundles=[Path(b) for b in bundles], targets=specs, modes=_csv(modes),
-                     threads=_ints(threads, "--threads"), data=Path(data) if data else None,
-                     synthetic=_ints(synthetic, "--synthetic") if synthetic else None, limit=limit, warmup=warmup,
-                     iterations=iterations, baseline=not no_baseline, target_options=options,
+                     threads=int_list(threads, "--threads", "1,2"), data=Path(data) if data else None,
+                     synthetic=int_list(synthetic, "--synthetic", "1,2") if synthetic else None, limit=limit,
+                     warmup=warmup, iterations=iterations, baseline=not no_baseline, target_options=options,
                      target_limits=target_limits)
     log = lambda m: click.echo(m, err=True)  # noqa: E731
     summary = run_bench(plan, out, log=log, progress=not no_progress)

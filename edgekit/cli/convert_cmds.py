@@ -6,19 +6,8 @@ import json
 
 import click
 
-from .options import load_splits, splits_options
+from .options import int_list, load_splits, splits_options
 
-
-def _ints(value: str, what: str) -> list[int]:
-    from ..errors import EdgekitError
-
-    try:
-        out = [int(v) for v in value.split(",") if v.strip()]
-    except ValueError:
-        raise EdgekitError(f"{what} takes comma-separated integers like 16,32,64,128, got {value!r}") from None
-    if not out:
-        raise EdgekitError(f"{what} is empty")
-    return out
 
 
 def _thresholds(values: tuple[str, ...]) -> dict[str, dict]:
@@ -90,7 +79,7 @@ def convert_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, l
     from ..models.modeldir import read_meta
 
     read_meta(model_dir)  # a missing or wrong model dir fails here, before any data work
-    options = ConvertOptions(modes=parse_modes(modes), buckets=_ints(buckets, "--buckets"),
+    options = ConvertOptions(modes=parse_modes(modes), buckets=int_list(buckets, "--buckets", "16,32,64,128"),
                              signature_prefix=signature_prefix, calibration_samples=calibration_samples,
                              int8_io=int8_io, fallback=fallback, target_agreement=target_agreement,
                              thresholds=_thresholds(thresholds), metadata=not no_metadata,

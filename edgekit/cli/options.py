@@ -10,6 +10,19 @@ import click
 from ..errors import DataError
 
 
+def int_list(value: str, what: str, example: str) -> list[int]:
+    """``"16,32"`` → ``[16, 32]`` for a comma-separated option; one clear error otherwise."""
+    from ..errors import EdgekitError
+
+    try:
+        out = [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise EdgekitError(f"{what} takes comma-separated integers like {example} (got {value!r})") from None
+    if not out:
+        raise EdgekitError(f"{what} is empty")
+    return out
+
+
 def _split_csv(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
