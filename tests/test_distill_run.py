@@ -41,7 +41,7 @@ def test_distill_cli_end_to_end_bilstm_with_augmentation(tiny_teacher_dir, tmp_p
     assert sum(ts["teacher_labelled_counts"]) == ts["size"] - ts["original"]  # teacher labels them
     assert metrics["train_config"]["schedule"] == "linear"
     assert metrics["loss"]["weights"] == {"hard": pytest.approx(0.3), "kl": 0.7}
-    assert metrics["student"]["init"]["embedding"] == "teacher_pca"
+    assert metrics["student"]["init"]["embedding"] == "teacher_context"
     loaded = load_model_dir(out)
     assert loaded.family == "bilstm" and loaded.meta["role"] == "student"
     assert (out / "vocab.txt").read_text() == (tiny_teacher_dir / "vocab.txt").read_text()

@@ -29,7 +29,8 @@ def distill_options(fn: Callable) -> Callable:
         click.option("--teacher", "teacher_dir", required=True, type=click.Path(file_okay=False),
                      help="Teacher model directory (from 'edgekit train teacher')."),
         click.option("--student", default="bilstm", show_default=True,
-                     help="bilstm[:embedding_dim=64,lstm_units=128,dropout=0.5,embedding_init=pca|random] or "
+                     help="bilstm[:embedding_dim=64,lstm_units=128,dropout=0.5,embedding_init=context|pca|random,"
+                          "embedding_trainable=1|0] or "
                           "bert[:layers=3,strategy=first|last|skip|truncate] or bert:layers=2,4,5 (explicit "
                           "0-based teacher layers)."),
         click.option("--loss", default="hard,kl", show_default=True,
@@ -62,6 +63,10 @@ def distill_options(fn: Callable) -> Callable:
                      help="Share of the planned steps spent warming up (linear schedule; default 0.1)."),
         click.option("--class-weights", type=click.Choice(["none", "balanced"]), default="none", show_default=True,
                      help="balanced: weight each example's loss by the inverse frequency of its (hard) label."),
+        click.option("--ema", default=None, type=float,
+                     help="Polyak averaging: keep an exponential moving average of the weights with this decay "
+                          "(e.g. 0.99); each epoch evaluates, and the best is kept, with the averaged weights. "
+                          "Default 0 = off."),
         click.option("--max-length", default=None, type=int, help="Default: the teacher's."),
         click.option("--seed", default=42, show_default=True, type=int),
         click.option("--cache-dir", default=None, type=click.Path(file_okay=False),
@@ -90,7 +95,8 @@ def _settings(opts: dict, temperature: float, name: str):
 
     o = {k: opts.pop(k) for k in ("student", "loss", "alpha", "layer_map", "augment", "augment_multiplier",
                                   "augment_seed", "unlabelled", "epochs", "batch_size", "learning_rate", "patience",
-                                  "schedule", "warmup_ratio", "class_weights", "max_length", "seed", "cache_dir")}
+                                  "schedule", "warmup_ratio", "class_weights", "ema", "max_length", "seed",
+                                  "cache_dir")}
     spec = parse_student(o["student"])  # fail early on a bad spec, before loading anything heavy
     check_features(spec.family, make_recipe(o["loss"], o["alpha"], temperature or 1.0).student_needs)
     parse_augment(o["augment"], o["augment_multiplier"], o["augment_seed"])
@@ -98,7 +104,7 @@ def _settings(opts: dict, temperature: float, name: str):
         raise EdgekitError("--epochs and --batch-size must be >= 1")
     train = train_config_for(spec.family, epochs=o["epochs"], batch_size=o["batch_size"],
                              learning_rate=o["learning_rate"], patience=o["patience"], schedule=o["schedule"],
-                             warmup_ratio=o["warmup_ratio"],
+                             warmup_ratio=o["warmup_ratio"], ema=o["ema"],
                              class_weights=None if o["class_weights"] in (None, "none") else o["class_weights"],
                              max_length=o["max_length"], seed=o["seed"])
     return DistillSettings(student=o["student"], loss=o["loss"], temperature=temperature or 1.0, alpha=o["alpha"],

@@ -35,7 +35,7 @@ class PointTask:
 
     @property
     def hash(self) -> str:
-        payload = {"teacher": self.teacher_dir, "split": self.split_dir, "settings": self.settings,
+        payload = {"teacher": self.teacher_dir, "split": self.split_dir, "settings": _hash_view(self.settings),
                    "tags": self.tags}
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -45,6 +45,22 @@ class PointTask:
     @classmethod
     def from_dict(cls, d: dict) -> "PointTask":
         return cls(**d)
+
+
+# Settings fields added after results were first recorded, with the value that means "as before": at that
+# value they are left out of the task hash, so points finished before the field existed stay valid.
+NEUTRAL_LATE_FIELDS: dict[tuple[str, ...], object] = {("train", "ema"): 0.0}
+
+
+def _hash_view(settings: dict) -> dict:
+    view = json.loads(json.dumps(settings, default=str))
+    for path, neutral in NEUTRAL_LATE_FIELDS.items():
+        parent = view
+        for key in path[:-1]:
+            parent = parent.get(key) if isinstance(parent, dict) else None
+        if isinstance(parent, dict) and path[-1] in parent and parent[path[-1]] == neutral:
+            del parent[path[-1]]
+    return view
 
 
 PointFn = Callable[[PointTask], dict]

@@ -117,7 +117,7 @@ def distill(
     check_features(spec.family, make_recipe(settings.loss, settings.alpha, settings.temperature).student_needs)
     keras.utils.set_random_seed(cfg.seed)
     student = build_student(spec, teacher.model, len(labels), len(teacher.tokenizer.vocab))
-    _init_student_embeddings(student, teacher, spec)
+    _init_student_embeddings(student, teacher, spec, settings.cache_dir, log)
 
     layer_map = settings.layer_map
     if layer_map is None and student.teacher_layers is not None:
@@ -222,33 +222,21 @@ def distill(
     return DistillResult(out, metrics)
 
 
-def _init_student_embeddings(student, teacher, spec) -> None:
-    """BiLSTM option ``embedding_init=pca`` (default): the teacher's WordPiece embeddings projected on
-    their top principal components to the student's width — offline, no external word vectors."""
+def _init_student_embeddings(student, teacher, spec, cache_dir, log) -> None:
+    """BiLSTM students: options ``embedding_init`` (:mod:`edgekit.distill.embedding_init`; default
+    ``context``) and ``embedding_trainable`` (1 = trained with the rest, the default; 0 = frozen)."""
     if student.family != "bilstm":
         return
-    how = str(spec.options.get("embedding_init", "pca"))
-    if how == "random":
-        student.init = {"embedding": "random"}
-        return
-    if how != "pca":
-        raise EdgekitError(f"embedding_init must be pca or random, got {how!r}")
-    if teacher.family != "bert":
-        raise EdgekitError("embedding_init=pca needs a BERT teacher")
-    table = teacher.model.backbone.get_layer("token_embedding").get_weights()[0].astype(np.float64)
-    emb = student.model.get_layer("embedding")
-    width = emb.output_dim
-    centred = table - table.mean(axis=0)
-    eigval, eigvec = np.linalg.eigh(centred.T @ centred)  # H × H: much faster than an SVD of the table
-    top = np.argsort(eigval)[::-1][:width]
-    proj = centred @ eigvec[:, top]
-    proj *= 0.05 * np.sqrt(3) / proj.std()  # the scale of Keras' default uniform(-0.05, 0.05) init
-    if proj.shape[1] < width:  # teacher narrower than the student: pad with small random columns
-        rng = np.random.default_rng(0)
-        proj = np.concatenate([proj, rng.uniform(-0.05, 0.05, (proj.shape[0], width - proj.shape[1]))], axis=1)
-    emb.set_weights([proj.astype(np.float32)])
-    explained = float(eigval[top].sum() / eigval.sum())
-    student.init = {"embedding": "teacher_pca", "explained_variance": round(explained, 4)}
+    from .embedding_init import DEFAULT_INIT, init_embedding
+
+    layer = student.model.get_layer("embedding")
+    student.init = init_embedding(layer, str(spec.options.get("embedding_init", DEFAULT_INIT)), teacher,
+                                  cache_dir, log)
+    trainable = spec.options.get("embedding_trainable", 1)
+    if trainable not in (0, 1):
+        raise EdgekitError(f"embedding_trainable must be 0 or 1, got {trainable!r}")
+    layer.trainable = bool(trainable)
+    student.init["embedding_trainable"] = bool(trainable)
 
 
 def _check_teacher_split(teacher, splits: Splits, log: Callable[[str], None]) -> None:

@@ -2,9 +2,10 @@
 
 A student spec is what the user writes after ``--student``:
 
-``bilstm`` / ``bilstm:embedding_dim=64,lstm_units=128,dropout=0.5,embedding_init=pca|random``
-    the BiLSTM family (:mod:`edgekit.models.bilstm`) over the teacher's vocabulary; its embedding starts
-    from the teacher's WordPiece embeddings projected to 64 dims by PCA (``pca``, default) or at random.
+``bilstm`` / ``bilstm:embedding_dim=64,lstm_units=128,dropout=0.5,embedding_init=context|pca|random``
+    the BiLSTM family (:mod:`edgekit.models.bilstm`) over the teacher's vocabulary; how its embedding
+    starts is :mod:`edgekit.distill.embedding_init` (default ``context``: every vocabulary token through
+    the teacher, projected to 64 dims); ``embedding_trainable=0`` freezes it.
 ``bert:layers=3,strategy=skip`` / ``bert:layers=2,4,5`` / ``bert:layers=3,strategy=truncate``
     a shallow BERT of the teacher's width, initialised from the teacher: embeddings (token, position,
     segment, layer norm), the chosen transformer layers in order, the pooler and the classifier head
@@ -122,10 +123,13 @@ def parse_student(text: str) -> StudentSpec:
     else:
         from ..models.bilstm import DEFAULTS
 
-        unknown = set(options) - (set(DEFAULTS) - {"vocabulary_size", "num_classes"}) - {"embedding_init"}
+        unknown = set(options) - (set(DEFAULTS) - {"vocabulary_size", "num_classes"}) - BILSTM_INIT_OPTIONS
     if unknown:
         raise EdgekitError(f"unknown option(s) {sorted(unknown)} for student {family!r}")
     return StudentSpec(family, options, text.strip())
+
+
+BILSTM_INIT_OPTIONS = {"embedding_init", "embedding_trainable"}  # applied by edgekit.distill.job, not the builder
 
 
 @dataclass

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Protocol
 
 import numpy as np
 
+from ..errors import EdgekitError
 from ..metrics import classification_report
 from .encode import Encoded
 
@@ -56,6 +58,7 @@ class TrainConfig:
     class_weights: str | None = None  # None or "balanced"
     seed: int = 42
     patience: int = 2  # epochs without a better validation macro-F1 before stopping
+    ema: float = 0.0  # > 0: evaluate and keep an exponential moving average of the weights (Polyak averaging)
     eval_batch_size: int = 64
 
     def to_dict(self) -> dict:
@@ -160,6 +163,7 @@ def fit(
     optimizer.build(model.trainable_variables)
     loss_fn = loss_fn or hard_label_loss
     extra_targets = extra_targets or {}
+    ema = WeightAverage(model, config.ema) if config.ema > 0 else None
 
     seq_spec = tf.TensorSpec([None, None], tf.int32)
     batch_spec = {
@@ -182,6 +186,8 @@ def fit(
             loss = tf.reduce_sum(per_example * batch["sample_weight"]) / tf.reduce_sum(batch["sample_weight"])
         grads = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        if ema is not None:
+            ema.update(optimizer.iterations)
         return loss
 
     history = History()
@@ -205,7 +211,13 @@ def fit(
             losses.append(float(train_step(batch)))
             if hasattr(bar, "set_postfix") and s % 10 == 0:
                 bar.set_postfix(loss=f"{np.mean(losses[-10:]):.4f}")
-        report = evaluate(model, val, val_labels, labels, config.eval_batch_size)
+        if ema is not None:  # evaluate (and keep, if best) the averaged weights; train on from the raw ones
+            with ema.swapped_in():
+                report = evaluate(model, val, val_labels, labels, config.eval_batch_size)
+                snapshot = [w.numpy().copy() for w in model.weights]
+        else:
+            report = evaluate(model, val, val_labels, labels, config.eval_batch_size)
+            snapshot = None
         record = {
             "epoch": epoch,
             "train_loss": float(np.mean(losses)),
@@ -218,7 +230,7 @@ def fit(
         if improved:
             history.best_val_macro_f1 = report["macro_f1"]
             history.best_epoch = epoch
-            best_weights = [w.numpy().copy() for w in model.weights]
+            best_weights = snapshot or [w.numpy().copy() for w in model.weights]
             stale = 0
         else:
             stale += 1
@@ -232,6 +244,44 @@ def fit(
         for var, value in zip(model.weights, best_weights):
             var.assign(value)
     return history
+
+
+class WeightAverage:
+    """Exponential moving average of a model's trainable weights, updated inside the train step.
+
+    The decay ramps up as ``min(decay, (1 + n) / (10 + n))`` after ``n`` updates (TensorFlow's
+    ``ExponentialMovingAverage(num_updates=...)`` rule), so the first steps do not drag the random
+    initial weights along. ``swapped_in()`` puts the averages into the model for evaluation and
+    restores the raw weights afterwards.
+    """
+
+    def __init__(self, model, decay: float):
+        import tensorflow as tf
+
+        if not 0.0 < decay < 1.0:
+            raise EdgekitError(f"ema decay must be in (0, 1), got {decay}")
+        self.decay = decay
+        self.targets = list(model.trainable_variables)
+        self.shadow = [tf.Variable(v, trainable=False, name=f"ema_{i}") for i, v in enumerate(self.targets)]
+
+    def update(self, step) -> None:
+        import tensorflow as tf
+
+        n = tf.cast(step, tf.float32)
+        d = tf.minimum(self.decay, (1.0 + n) / (10.0 + n))
+        for s, v in zip(self.shadow, self.targets):
+            s.assign(d * s + (1.0 - d) * tf.cast(v, s.dtype))
+
+    @contextmanager
+    def swapped_in(self):
+        raw = [v.numpy().copy() for v in self.targets]
+        for v, s in zip(self.targets, self.shadow):
+            v.assign(s)
+        try:
+            yield
+        finally:
+            for v, value in zip(self.targets, raw):
+                v.assign(value)
 
 
 def _target_spec(value):
