@@ -22,7 +22,8 @@ def student_name(spec: str) -> str:
 
 def _students_fp(s: RunSettings) -> dict:
     return {**_teacher_fp(s), "students": list(s.students), "temperature": s.distill_temperature,
-            "alpha": s.distill_alpha, "epochs": s.student_epochs, "stage_version": 3}
+            "alpha": s.distill_alpha, "epochs": s.student_epochs,
+            "stage_version": 4}  # 4: BiLSTM embedding from the teacher's per-token context
 
 
 @stage("students", "distill the students (BiLSTM, shallow BERT)", _students_fp, order=30)
