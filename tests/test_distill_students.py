@@ -60,7 +60,8 @@ def test_student_spec_parsing_and_errors():
     assert parse_student("bert:layers=2,4,5").options == {"layers": [2, 4, 5]}
     assert parse_student("bert:layers=3,strategy=last").options == {"layers": 3, "strategy": "last"}
     assert parse_student("bilstm:lstm_units=64").options == {"lstm_units": 64}
-    for bad in ("gpt", "bert:depth=3", "bert:layers=2,4,strategy=skip", "bilstm:layers=2", "bert:layers=x"):
+    for bad in ("gpt", "bert:depth=3", "bert:layers=2,4,strategy=skip", "bilstm:layers=2", "bert:layers=x",
+                "bilstm:embedding_init=glove", "bilstm:embedding_trainable=2"):
         with pytest.raises(EdgekitError):
             parse_student(bad)
 

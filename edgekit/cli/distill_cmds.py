@@ -102,6 +102,8 @@ def _settings(opts: dict, temperature: float, name: str):
     parse_augment(o["augment"], o["augment_multiplier"], o["augment_seed"])
     if (o["epochs"] is not None and o["epochs"] < 1) or (o["batch_size"] is not None and o["batch_size"] < 1):
         raise EdgekitError("--epochs and --batch-size must be >= 1")
+    if o["ema"] is not None and not 0.0 <= o["ema"] < 1.0:
+        raise EdgekitError(f"--ema must be in [0, 1) (0 = off), got {o['ema']}")
     train = train_config_for(spec.family, epochs=o["epochs"], batch_size=o["batch_size"],
                              learning_rate=o["learning_rate"], patience=o["patience"], schedule=o["schedule"],
                              warmup_ratio=o["warmup_ratio"], ema=o["ema"],

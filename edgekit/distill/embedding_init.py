@@ -85,6 +85,7 @@ def context_table(teacher, batch_size: int = 1024) -> np.ndarray:
 
 
 def cached_context_table(teacher, cache_dir: str | Path | None, log: Callable[[str], None] = print) -> np.ndarray:
+    """:func:`context_table`, computed once per teacher fingerprint and kept under the teacher-output cache."""
     import io
 
     from .cache import default_cache_dir, teacher_fingerprint
@@ -96,11 +97,11 @@ def cached_context_table(teacher, cache_dir: str | Path | None, log: Callable[[s
             return z["table"].astype(np.float32)
     log(f"embedding init: running the teacher over its {len(teacher.tokenizer.vocab):,} vocabulary tokens "
         f"(once per teacher; cache {path.name})")
-    table = context_table(teacher)
+    table = context_table(teacher).astype(np.float16)  # stored as float16: the first run starts where later ones do
     buf = io.BytesIO()
-    np.savez(buf, table=table.astype(np.float16))
+    np.savez(buf, table=table)
     atomic_write_bytes(path, buf.getvalue())
-    return table
+    return table.astype(np.float32)
 
 
 def _from_table(get_table: Callable[..., np.ndarray], label: str):

@@ -232,9 +232,7 @@ def _init_student_embeddings(student, teacher, spec, cache_dir, log) -> None:
     layer = student.model.get_layer("embedding")
     student.init = init_embedding(layer, str(spec.options.get("embedding_init", DEFAULT_INIT)), teacher,
                                   cache_dir, log)
-    trainable = spec.options.get("embedding_trainable", 1)
-    if trainable not in (0, 1):
-        raise EdgekitError(f"embedding_trainable must be 0 or 1, got {trainable!r}")
+    trainable = spec.options.get("embedding_trainable", 1)  # 0 or 1 (parse_student checked)
     layer.trainable = bool(trainable)
     student.init["embedding_trainable"] = bool(trainable)
 
