@@ -16,6 +16,7 @@ halves it again. :class:`RaggedTokens` assembles padded float32 batches for the 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -88,8 +89,18 @@ class TeacherOutputs:
 
 
 def teacher_fingerprint(teacher_dir: str | Path) -> str:
-    """Hash of what determines the teacher's outputs: weights, family, config, tokenizer settings."""
-    teacher_dir = Path(teacher_dir)
+    """Hash of what determines the teacher's outputs: weights, family, config, tokenizer settings.
+
+    One distillation run asks for it several times (each cached output, the embedding start, the
+    metrics); the 90 MB weights file is hashed once per (folder, files' size and mtime).
+    """
+    teacher_dir = Path(teacher_dir).resolve()
+    files = [teacher_dir / n for n in ("edgekit_model.json", "model.weights.h5", "vocab.txt")]
+    return _fingerprint(teacher_dir, tuple((f.stat().st_size, f.stat().st_mtime_ns) for f in files))
+
+
+@functools.lru_cache(maxsize=16)
+def _fingerprint(teacher_dir: Path, stamp: tuple) -> str:
     meta = json.loads((teacher_dir / "edgekit_model.json").read_text())
     h = hashlib.sha256()
     h.update(sha256_file(teacher_dir / "model.weights.h5").encode())
