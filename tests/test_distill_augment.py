@@ -103,3 +103,10 @@ def test_teacher_outputs_are_computed_once_and_reused(tiny_teacher_dir, tmp_path
     other = teacher_outputs(teacher, texts[:-1], encode_texts(teacher.tokenizer, texts[:-1], 64), cache_dir=tmp_path,
                             log=lambda m: None)
     assert other.computed and other.key != first.key  # another transfer set, another key
+    # the sentence vector (pooled output) is one more file, computed only when first asked for
+    with_sentence = teacher_outputs(teacher, texts, enc, sentence=True, cache_dir=tmp_path, log=lambda m: None)
+    assert with_sentence.computed and (tmp_path / f"{first.key}.sentence.npz").is_file()
+    pooled = teacher.model.backbone(enc.inputs(np.arange(len(texts)), 64))["pooled_output"].numpy()
+    np.testing.assert_allclose(with_sentence.sentence, pooled, atol=2e-3)  # stored float16
+    assert with_sentence.targets()["teacher_sentence"].shape == (len(texts), 64)
+    assert not teacher_outputs(teacher, texts, enc, sentence=True, cache_dir=tmp_path, log=lambda m: None).computed

@@ -94,6 +94,21 @@ def test_embedding_mse_by_hand():
                                                           _ctx())), [2.0], rtol=1e-6)
 
 
+def test_similarity_by_hand_compares_batch_gram_rows_of_any_widths():
+    # student [2, 2]: S·Sᵀ = [[1, 1], [1, 2]] → rows / norms √2, √5
+    s = np.array([[1.0, 0.0], [1.0, 1.0]], np.float32)
+    # teacher [2, 3]: T·Tᵀ = [[4, 0], [0, 1]] → rows [1, 0], [0, 1]
+    t = np.array([[2.0, 0.0, 0.0], [0.0, 0.0, 1.0]], np.float32)
+    r2, r5 = 1 / math.sqrt(2), 1 / math.sqrt(5)
+    expected = [(r2 - 1) ** 2 + r2 ** 2, r5 ** 2 + (2 * r5 - 1) ** 2]
+    value = _np(_term("similarity")({"sentence": s}, {"teacher_sentence": t}, _ctx()))
+    np.testing.assert_allclose(value, expected, rtol=1e-5)
+    # scale-free in each model (a global rescale of either side's vectors changes nothing), zero for a match
+    np.testing.assert_allclose(_np(_term("similarity")({"sentence": 7 * s}, {"teacher_sentence": t / 3}, _ctx())),
+                               expected, rtol=1e-5)
+    assert np.allclose(_np(_term("similarity")({"sentence": t}, {"teacher_sentence": 5 * t}, _ctx())), 0.0, atol=1e-6)
+
+
 def test_alpha_is_the_soft_weight_and_recipe_sums_weighted_terms():
     from edgekit.distill.losses import make_recipe, parse_loss_weights
 

@@ -28,8 +28,9 @@ def test_distill_cli_end_to_end_bilstm_with_augmentation(tiny_teacher_dir, tmp_p
     unlabelled = tmp_path / "news.txt"  # 2 new sentences, one repeated; a test sentence in another case/spacing
     unlabelled.write_text(f"Quarterly sales at Foo Oyj rose sharply.\n  {test_sentence.upper()}  \n\n"
                           "Quarterly sales at Foo Oyj rose sharply.\nBar Corp cut its outlook.\n")
-    r = _cli(["distill", "--teacher", str(tiny_teacher_dir), "--student", SMALL_BILSTM, "--loss", "hard,kl",
-              "-T", "2", "--alpha", "0.7", "--augment", "tang", "--augment-multiplier", "2", "--epochs", "2",
+    r = _cli(["distill", "--teacher", str(tiny_teacher_dir), "--student", SMALL_BILSTM,
+              "--loss", "hard,kl,similarity=0.5", "-T", "2", "--alpha", "0.7", "--augment", "tang",
+              "--augment-multiplier", "2", "--epochs", "2",
               "--unlabelled", str(unlabelled), "--schedule", "linear",
               "--cache-dir", str(tmp_path / "cache"), "--out", str(out), "--result-json", str(tmp_path / "r.json")])
     assert r.exit_code == 0, r.output
@@ -40,7 +41,8 @@ def test_distill_cli_end_to_end_bilstm_with_augmentation(tiny_teacher_dir, tmp_p
     assert ts["original"] == len(default_splits.train) and ts["size"] > 1.5 * (ts["original"] + 2)
     assert sum(ts["teacher_labelled_counts"]) == ts["size"] - ts["original"]  # teacher labels them
     assert metrics["train_config"]["schedule"] == "linear"
-    assert metrics["loss"]["weights"] == {"hard": pytest.approx(0.3), "kl": 0.7}
+    assert metrics["loss"]["weights"] == {"hard": pytest.approx(0.3), "kl": 0.7, "similarity": 0.5}
+    assert len(list((tmp_path / "cache").glob(f"{ts['teacher_cache']}.sentence.npz"))) == 1  # the teacher's side
     assert metrics["student"]["init"]["embedding"] == "teacher_context"
     loaded = load_model_dir(out)
     assert loaded.family == "bilstm" and loaded.meta["role"] == "student"
@@ -57,7 +59,8 @@ def test_distill_cli_end_to_end_bilstm_with_augmentation(tiny_teacher_dir, tmp_p
 def test_distill_bert_student_with_feature_losses_learns(tiny_teacher_dir, tmp_path, default_splits):
     from edgekit.distill.job import DistillSettings, distill, train_config_for
 
-    settings = DistillSettings(student="bert:layers=1,strategy=last", loss="hard,kl,hidden_mse,embedding_mse,hidden_cos",
+    settings = DistillSettings(student="bert:layers=1,strategy=last",
+                               loss="hard,kl,hidden_mse,embedding_mse,hidden_cos,similarity",
                                temperature=2.0, alpha=0.5, train=train_config_for("bert", epochs=2, learning_rate=5e-4),
                                cache_dir=str(tmp_path / "cache"))
     result = distill(tiny_teacher_dir, default_splits, tmp_path / "bert1", settings, log=lambda m: None, progress=False)

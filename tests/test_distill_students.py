@@ -113,3 +113,28 @@ def test_bert_feature_forward_matches_the_model_and_exposes_hidden_states(random
     np.testing.assert_allclose(out["logits"].numpy(), random_teacher(x, training=False).numpy(), atol=1e-6)
     assert len(out["hidden"]) == 4 and tuple(out["hidden"][0].shape) == (3, 10, 32)
     assert tuple(out["embeddings"].shape) == (3, 10, 32)
+    pooled = feature_forward(random_teacher, "bert", {"sentence"})(x, training=False)["sentence"]
+    np.testing.assert_allclose(pooled.numpy(), random_teacher.backbone(x)["pooled_output"].numpy(), atol=1e-6)
+
+
+def test_bilstm_feature_forward_exposes_its_final_states_and_trains_the_model():
+    import keras
+    import tensorflow as tf
+
+    from edgekit.distill.features import feature_forward
+    from edgekit.errors import EdgekitError
+    from edgekit.models.bilstm import BILSTM
+
+    model = BILSTM.build({"vocabulary_size": 6000, "embedding_dim": 8, "lstm_units": 6, "num_classes": 3})
+    fwd = feature_forward(model, "bilstm", {"sentence"})
+    x = _inputs(np.random.default_rng(3))
+    out = fwd(x, training=False)
+    np.testing.assert_allclose(out["logits"].numpy(), model(x, training=False).numpy(), atol=1e-6)
+    states = keras.Model(model.inputs, model.get_layer("bilstm").output)(x).numpy()
+    assert out["sentence"].shape == (3, 12) and np.allclose(out["sentence"].numpy(), states, atol=1e-6)
+    with tf.GradientTape() as tape:  # the forward shares the model's variables
+        loss = tf.reduce_sum(fwd(x, training=True)["sentence"])
+    grads = tape.gradient(loss, model.trainable_variables)
+    assert any(g is not None and float(tf.reduce_sum(tf.abs(g))) > 0 for g in grads)
+    with pytest.raises(EdgekitError, match="no hidden"):
+        feature_forward(model, "bilstm", {"hidden"})

@@ -35,8 +35,8 @@ def distill_options(fn: Callable) -> Callable:
                           "0-based teacher layers)."),
         click.option("--loss", default="hard,kl", show_default=True,
                      help="Comma-separated terms, each name[=weight]: hard, kl, logit_mse, hidden_mse, hidden_cos, "
-                          "embedding_mse. Without weights: hard gets 1-alpha, the soft logit term alpha, feature "
-                          "terms 1."),
+                          "embedding_mse, similarity (sentence-similarity rows; any student). Without weights: "
+                          "hard gets 1-alpha, the soft logit term alpha, feature terms 1."),
         click.option("--alpha", default=0.5, show_default=True, type=float,
                      help="Weight of the SOFT loss; the hard-label loss gets 1-alpha (alpha=1: pure distillation)."),
         click.option("--layer-map", default=None,

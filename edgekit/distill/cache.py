@@ -8,6 +8,7 @@ that needs more (e.g. hidden states of another layer) computes only what is miss
     CACHE_DIR/<key>.logits.npz          logits [N, C] float32
     CACHE_DIR/<key>.hidden_3.npz        transformer layer 3 output, ragged float16
     CACHE_DIR/<key>.embeddings.npz      embedding block output, ragged float16
+    CACHE_DIR/<key>.sentence.npz        the vector the classifier head reads (pooled output) [N, H] float16
 
 Per-token arrays are stored ragged (only each sentence's real tokens, float16) — FPB sentences
 have a median of 28 tokens in a 64-token window, so this is ~2.3x smaller than padded, and float16
@@ -74,6 +75,7 @@ class TeacherOutputs:
     logits: np.ndarray
     hidden: dict[int, RaggedTokens] = field(default_factory=dict)
     embeddings: RaggedTokens | None = None
+    sentence: np.ndarray | None = None
     key: str = ""
     computed: bool = False  # False when everything came from the cache
 
@@ -85,6 +87,8 @@ class TeacherOutputs:
         out.update({teacher_hidden_key(t): h for t, h in self.hidden.items()})
         if self.embeddings is not None:
             out["teacher_embeddings"] = self.embeddings
+        if self.sentence is not None:
+            out["teacher_sentence"] = self.sentence
         return out
 
 
@@ -127,6 +131,11 @@ def _load_ragged(path: Path) -> RaggedTokens:
         return RaggedTokens(z["flat"], z["offsets"])
 
 
+def _load_dense(path: Path, name: str) -> np.ndarray:
+    with np.load(path) as z:
+        return z[name].astype(np.float32)
+
+
 def teacher_outputs(
     teacher,  # LoadedModel
     texts: list[str],
@@ -134,6 +143,7 @@ def teacher_outputs(
     *,
     hidden_layers: list[int] = (),
     embeddings: bool = False,
+    sentence: bool = False,
     cache_dir: str | Path | None = None,
     batch_size: int = 64,
     log: Callable[[str], None] = print,
@@ -143,8 +153,9 @@ def teacher_outputs(
     key = transfer_key(teacher_fingerprint(teacher.path), texts, enc.token_ids.shape[1])
     paths = {"logits": cache_dir / f"{key}.logits.npz"}
     paths.update({f"hidden_{t}": cache_dir / f"{key}.hidden_{t}.npz" for t in hidden_layers})
-    if embeddings:
-        paths["embeddings"] = cache_dir / f"{key}.embeddings.npz"
+    for name, asked in (("embeddings", embeddings), ("sentence", sentence)):
+        if asked:
+            paths[name] = cache_dir / f"{key}.{name}.npz"
     missing = [name for name, p in paths.items() if not p.is_file()]
     if missing:
         log(f"teacher outputs: computing {', '.join(missing)} for {len(texts)} sentences (cache {key})")
@@ -154,7 +165,7 @@ def teacher_outputs(
             if isinstance(value, RaggedTokens):
                 _save_npz(paths[name], flat=value.flat, offsets=value.offsets)
             else:
-                _save_npz(paths[name], logits=value)
+                _save_npz(paths[name], **{name: value})
     else:
         log(f"teacher outputs: reused from cache {key}")
     with np.load(paths["logits"]) as z:
@@ -163,6 +174,7 @@ def teacher_outputs(
         logits=logits,
         hidden={t: _load_ragged(paths[f"hidden_{t}"]) for t in hidden_layers},
         embeddings=_load_ragged(paths["embeddings"]) if embeddings else None,
+        sentence=_load_dense(paths["sentence"], "sentence") if sentence else None,
         key=key,
         computed=bool(missing),
     )
@@ -176,8 +188,7 @@ def _run_teacher(teacher, enc, names: list[str], batch_size: int) -> dict:
     wanted = set()
     if any(n.startswith("hidden_") for n in names):
         wanted.add("hidden")
-    if "embeddings" in names:
-        wanted.add("embeddings")
+    wanted.update({"embeddings", "sentence"}.intersection(names))
     forward = feature_forward(teacher.model, teacher.family, wanted)
     spec = {k: tf.TensorSpec([None, None], tf.int32) for k in ("token_ids", "padding_mask", "segment_ids")}
 
@@ -185,8 +196,9 @@ def _run_teacher(teacher, enc, names: list[str], batch_size: int) -> dict:
     def run(inputs):
         out = forward(inputs, training=False)
         result = {"logits": out["logits"]}
-        if "embeddings" in out:
-            result["embeddings"] = out["embeddings"]
+        for name in ("embeddings", "sentence"):
+            if name in out:
+                result[name] = out[name]
         for i, h in enumerate(out.get("hidden", [])):
             result[f"hidden_{i}"] = h
         return result
@@ -195,7 +207,8 @@ def _run_teacher(teacher, enc, names: list[str], batch_size: int) -> dict:
     lengths = np.minimum(enc.num_tokens, enc.token_ids.shape[1])
     order = np.argsort(enc.num_tokens, kind="stable")
     logits = np.zeros((n, 0), np.float32)
-    per_token: dict[str, list] = {name: [None] * n for name in names if name != "logits"}
+    sentence = None
+    per_token: dict[str, list] = {name: [None] * n for name in names if name not in ("logits", "sentence")}
     for start in range(0, n, batch_size):
         idx = order[start:start + batch_size]
         L = enc.trim_length(idx)
@@ -204,11 +217,18 @@ def _run_teacher(teacher, enc, names: list[str], batch_size: int) -> dict:
         if logits.shape[1] == 0:
             logits = np.zeros((n, lg.shape[1]), np.float32)
         logits[idx] = lg
+        if "sentence" in names:
+            vec = out["sentence"].numpy()
+            if sentence is None:
+                sentence = np.zeros((n, vec.shape[1]), np.float16)
+            sentence[idx] = vec
         for name in per_token:
             arr = out[name].numpy()
             for j, i in enumerate(idx):
                 per_token[name][i] = arr[j, :lengths[i]].astype(np.float16)
     result: dict = {"logits": logits}
+    if sentence is not None:
+        result["sentence"] = sentence
     for name, rows in per_token.items():
         flat = np.concatenate(rows) if rows else np.zeros((0, 0), np.float16)
         result[name] = RaggedTokens(flat, np.concatenate([[0], np.cumsum(lengths)]))

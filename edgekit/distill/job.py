@@ -142,7 +142,8 @@ def distill(
            "test": encode_texts(teacher.tokenizer, splits.test.texts, max_length)}
     cache_kw = {"cache_dir": settings.cache_dir, "log": log}
     t_out = teacher_outputs(teacher, aug.texts, enc["train"], hidden_layers=recipe.teacher_layers,
-                            embeddings="embeddings" in recipe.teacher_needs, **cache_kw)
+                            embeddings="embeddings" in recipe.teacher_needs,
+                            sentence="sentence" in recipe.teacher_needs, **cache_kw)
     gold = np.asarray(splits.train.label_ids, np.int32)
     train_labels = np.concatenate([gold, t_out.logits[num_gold:].argmax(-1).astype(np.int32)])
     teacher_reports = {}

@@ -11,11 +11,22 @@ name           per-example value                                                
 ``hidden_mse`` mean over mapped layers of the mean over real tokens and hidden units of (hₛ − hₜ)²
 ``embedding_mse`` the same on the embedding block's output (after its layer norm)
 ``hidden_cos`` mean over mapped layers of the mean over real tokens of 1 − cos(hₛ, hₜ)
+``similarity`` ‖gₛ,ᵢ − gₜ,ᵢ‖², row i of the batch's sentence-similarity matrices       t sentence
 ============== ======================================================================== =========
+
+``similarity`` is similarity-preserving distillation (Tung & Mori, ICCV 2019): with S the batch's
+student sentence vectors [B, dₛ] and T the teacher's [B, dₜ], G = row-L2-normalised S·Sᵀ (and T·Tᵀ),
+and example i contributes the squared distance between row i of the two B×B matrices (in [0, 4]; the
+paper's ‖Gₜ − Gₛ‖²_F / B² is this averaged over the batch, divided by B). It compares how the student
+arranges sentences relative to each other, not the vectors themselves, so the widths may differ: it
+is the one representation loss the BiLSTM can take (its 256-wide final states vs the teacher's pooled
+output). The "sentence" vector is what the classifier head reads: the BERT pooled output, the
+BiLSTM's concatenated final states.
 
 Padding tokens never count (``padding_mask``). Hidden-state terms compare student layer ``s`` with
 teacher layer ``layer_map[s]`` (0-based; by default the layer that initialised it). Student and
-teacher must have the same width for the feature terms (shallow BERT students; not the BiLSTM).
+teacher must have the same width for the per-token feature terms (shallow BERT students; not the
+BiLSTM).
 
 **The alpha convention** (the reference study used alpha for the hard loss in one place and for the
 soft loss in another; edgekit uses one convention everywhere): **alpha is the weight of the soft
@@ -51,7 +62,7 @@ class LossTerm:
     fn: TermFn
     kind: str  # "hard" | "soft" | "feature"
     student_needs: frozenset[str] = frozenset({"logits"})
-    teacher_needs: frozenset[str] = frozenset()  # "logits", "hidden", "embeddings"
+    teacher_needs: frozenset[str] = frozenset()  # "logits", "hidden", "embeddings", "sentence"
     doc: str = ""
 
 
@@ -125,6 +136,16 @@ def _embedding_mse(out: dict, batch: dict, ctx: LossContext):
     return _mse_tokens(out["embeddings"], batch["teacher_embeddings"], batch["padding_mask"])
 
 
+def _similarity(out: dict, batch: dict, ctx: LossContext):
+    import tensorflow as tf
+
+    def gram(x):
+        x = tf.cast(x, tf.float32)
+        return tf.math.l2_normalize(tf.matmul(x, x, transpose_b=True), axis=-1)
+
+    return tf.reduce_sum(tf.square(gram(out["sentence"]) - gram(batch["teacher_sentence"])), axis=-1)
+
+
 def teacher_hidden_key(layer: int) -> str:
     return f"teacher_hidden_{layer}"
 
@@ -140,6 +161,8 @@ register_loss(LossTerm("hidden_cos", _over_layers(_cos_tokens), "feature", froze
                        frozenset({"hidden"}), doc="1 − cosine of mapped hidden states, real tokens only"))
 register_loss(LossTerm("embedding_mse", _embedding_mse, "feature", frozenset({"embeddings"}),
                        frozenset({"embeddings"}), doc="MSE of the embedding block outputs, real tokens only"))
+register_loss(LossTerm("similarity", _similarity, "feature", frozenset({"sentence"}), frozenset({"sentence"}),
+                       doc="similarity-preserving: rows of the batch's sentence-similarity matrices"))
 
 
 # ---------------------------------------------------------------------------------- the recipe
