@@ -47,6 +47,8 @@ BENCH_RUNS: tuple[BenchRun, ...] = (
     BenchRun("bilstm-hard-aug", f"BiLSTM, hard labels only, augmented ×{AUG_MULTIPLIER} (teacher-labelled)",
              "bilstm", "hard", augment="tang", multiplier=AUG_MULTIPLIER, train=AUG_TRAIN, seeds=BILSTM_SEEDS),
     BenchRun("bilstm-kd", "BiLSTM, distilled (hard + KL)", "bilstm", "hard,kl", 2.0, 0.7, seeds=BILSTM_SEEDS),
+    BenchRun("bilstm-kd-sim", "BiLSTM, distilled (hard + KL + sentence similarity)", "bilstm", "hard,kl,similarity",
+             2.0, 0.7, seeds=BILSTM_SEEDS),
     BenchRun("bilstm-kd-aug", f"BiLSTM, distilled (hard + logit MSE, Tang et al.), augmented ×{AUG_MULTIPLIER}",
              "bilstm", "hard,logit_mse", 2.0, 0.7, "tang", AUG_MULTIPLIER, AUG_TRAIN, BILSTM_SEEDS),
     BenchRun("bert3-truncate", "BERT 3 layers, truncated teacher (layers 0-2), hard labels only",
