@@ -36,6 +36,11 @@ def default_cache_dir() -> Path:
     return Path(root) / "teacher-outputs"
 
 
+def cache_root(cache_dir: str | Path | None) -> Path:
+    """``cache_dir`` as given, or :func:`default_cache_dir` when it is None."""
+    return Path(cache_dir) if cache_dir else default_cache_dir()
+
+
 class RaggedTokens:
     """Per-token vectors of N sentences of different lengths, stored flat: ``flat[offsets[i]:offsets[i+1]]``."""
 
@@ -120,7 +125,7 @@ def transfer_key(teacher_fp: str, texts: list[str], max_length: int) -> str:
     return h.hexdigest()[:24]
 
 
-def _save_npz(path: Path, **arrays) -> None:
+def save_npz(path: Path, **arrays) -> None:
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     atomic_write_bytes(path, buf.getvalue())
@@ -131,7 +136,7 @@ def _load_ragged(path: Path) -> RaggedTokens:
         return RaggedTokens(z["flat"], z["offsets"])
 
 
-def _load_dense(path: Path, name: str) -> np.ndarray:
+def load_array(path: Path, name: str) -> np.ndarray:
     with np.load(path) as z:
         return z[name].astype(np.float32)
 
@@ -149,7 +154,7 @@ def teacher_outputs(
     log: Callable[[str], None] = print,
 ) -> TeacherOutputs:
     """Logits (always) and the asked-for per-token outputs of ``teacher`` on ``enc``, cached."""
-    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    cache_dir = cache_root(cache_dir)
     key = transfer_key(teacher_fingerprint(teacher.path), texts, enc.token_ids.shape[1])
     paths = {"logits": cache_dir / f"{key}.logits.npz"}
     paths.update({f"hidden_{t}": cache_dir / f"{key}.hidden_{t}.npz" for t in hidden_layers})
@@ -163,18 +168,16 @@ def teacher_outputs(
         for name in missing:
             value = computed[name]
             if isinstance(value, RaggedTokens):
-                _save_npz(paths[name], flat=value.flat, offsets=value.offsets)
+                save_npz(paths[name], flat=value.flat, offsets=value.offsets)
             else:
-                _save_npz(paths[name], **{name: value})
+                save_npz(paths[name], **{name: value})
     else:
         log(f"teacher outputs: reused from cache {key}")
-    with np.load(paths["logits"]) as z:
-        logits = z["logits"]
     return TeacherOutputs(
-        logits=logits,
+        logits=load_array(paths["logits"], "logits"),
         hidden={t: _load_ragged(paths[f"hidden_{t}"]) for t in hidden_layers},
         embeddings=_load_ragged(paths["embeddings"]) if embeddings else None,
-        sentence=_load_dense(paths["sentence"], "sentence") if sentence else None,
+        sentence=load_array(paths["sentence"], "sentence") if sentence else None,
         key=key,
         computed=bool(missing),
     )

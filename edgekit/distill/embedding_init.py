@@ -29,7 +29,6 @@ from typing import Callable
 import numpy as np
 
 from ..errors import EdgekitError
-from ..fsutil import atomic_write_bytes
 
 DEFAULT_INIT = "context"
 KERAS_UNIFORM_STD = 0.05 / np.sqrt(3.0)  # std of uniform(-0.05, 0.05)
@@ -86,21 +85,15 @@ def context_table(teacher, batch_size: int = 1024) -> np.ndarray:
 
 def cached_context_table(teacher, cache_dir: str | Path | None, log: Callable[[str], None] = print) -> np.ndarray:
     """:func:`context_table`, computed once per teacher fingerprint and kept under the teacher-output cache."""
-    import io
+    from .cache import cache_root, load_array, save_npz, teacher_fingerprint
 
-    from .cache import default_cache_dir, teacher_fingerprint
-
-    root = Path(cache_dir) if cache_dir else default_cache_dir()
-    path = root / f"{teacher_fingerprint(teacher.path)[:24]}.token_context.npz"
+    path = cache_root(cache_dir) / f"{teacher_fingerprint(teacher.path)[:24]}.token_context.npz"
     if path.is_file():
-        with np.load(path) as z:
-            return z["table"].astype(np.float32)
+        return load_array(path, "table")
     log(f"embedding init: running the teacher over its {len(teacher.tokenizer.vocab):,} vocabulary tokens "
         f"(once per teacher; cache {path.name})")
     table = context_table(teacher).astype(np.float16)  # stored as float16: the first run starts where later ones do
-    buf = io.BytesIO()
-    np.savez(buf, table=table)
-    atomic_write_bytes(path, buf.getvalue())
+    save_npz(path, table=table)
     return table.astype(np.float32)
 
 
@@ -126,9 +119,14 @@ EMBEDDING_INITS: dict[str, Callable] = {
 }
 
 
+def check_embedding_init(name: str) -> None:
+    """One clear error for an initialiser name that is not registered."""
+    if name not in EMBEDDING_INITS:
+        raise EdgekitError(f"unknown embedding_init {name!r}; known: {', '.join(EMBEDDING_INITS)}")
+
+
 def init_embedding(embedding, name: str, teacher, cache_dir: str | Path | None = None,
                    log: Callable[[str], None] = print) -> dict:
     """Initialise the Keras ``Embedding`` layer by initialiser ``name``; returns what was done (for metrics)."""
-    if name not in EMBEDDING_INITS:
-        raise EdgekitError(f"unknown embedding_init {name!r}; known: {', '.join(EMBEDDING_INITS)}")
+    check_embedding_init(name)
     return EMBEDDING_INITS[name](embedding, teacher, cache_dir, log)

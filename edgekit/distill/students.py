@@ -123,12 +123,10 @@ def parse_student(text: str) -> StudentSpec:
     else:
         from ..models.bilstm import DEFAULTS
 
-        from .embedding_init import DEFAULT_INIT, EMBEDDING_INITS
+        from .embedding_init import DEFAULT_INIT, check_embedding_init
 
         unknown = set(options) - (set(DEFAULTS) - {"vocabulary_size", "num_classes"}) - BILSTM_INIT_OPTIONS
-        if options.get("embedding_init", DEFAULT_INIT) not in EMBEDDING_INITS:
-            raise EdgekitError(f"unknown embedding_init {options['embedding_init']!r}; known: "
-                               f"{', '.join(EMBEDDING_INITS)}")
+        check_embedding_init(options.get("embedding_init", DEFAULT_INIT))
         if options.get("embedding_trainable", 1) not in (0, 1):
             raise EdgekitError(f"embedding_trainable must be 0 or 1, got {options['embedding_trainable']!r}")
     if unknown:
