@@ -8,12 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import EdgekitError
-from .options import int_list
-
-
-
-def _csv(value: str | None) -> list[str] | None:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+from .options import int_list, split_csv
 
 
 @click.command("bench")
@@ -55,13 +50,13 @@ def bench_cmd(bundles, targets, modes, threads, data, synthetic, out, limit, emu
     """
     from ..benchmarks.harness import BenchPlan, run_bench
 
-    specs = [s for t in targets for s in _csv(t) or []]
+    specs = [s for t in targets for s in split_csv(t) or []]
     target_limits = {}
     if emulated_limit is not None:
         target_limits = {s: emulated_limit for s in specs if s.startswith("arm64")}
     options = {"arm64_cache": arm64_cache, "remote_python": remote_python, "ssh_identity": ssh_identity,
                "ssh_options": [x for o in ssh_options for x in ("-o", o)], "benchmark_binary": benchmark_binary}
-    plan = BenchPlan(bundles=[Path(b) for b in bundles], targets=specs, modes=_csv(modes),
+    plan = BenchPlan(bundles=[Path(b) for b in bundles], targets=specs, modes=split_csv(modes),
                      threads=int_list(threads, "--threads", "1,2"), data=Path(data) if data else None,
                      synthetic=int_list(synthetic, "--synthetic", "1,2") if synthetic else None, limit=limit,
                      warmup=warmup, iterations=iterations, baseline=not no_baseline, target_options=options,

@@ -9,7 +9,6 @@ import click
 from .options import int_list, load_splits, splits_options
 
 
-
 def _thresholds(values: tuple[str, ...]) -> dict[str, dict]:
     """``MODE:KEY=VALUE`` → {mode: {key: value}}."""
     from ..errors import EdgekitError

@@ -23,7 +23,7 @@ def int_list(value: str, what: str, example: str) -> list[int]:
     return out
 
 
-def _split_csv(value: str | None) -> list[str] | None:
+def split_csv(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
@@ -55,7 +55,7 @@ def load_data(path: str | None, fmt: str, text_column: str, label_column: str, l
     extra = {"encoding": encoding} if encoding else {}
     if level:
         extra["level"] = level
-    return load_dataset(path, format=fmt, labels=_split_csv(labels), text_column=text_column,
+    return load_dataset(path, format=fmt, labels=split_csv(labels), text_column=text_column,
                         label_column=label_column, **extra)
 
 
