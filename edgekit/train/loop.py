@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Protocol
 
@@ -211,13 +211,12 @@ def fit(
             losses.append(float(train_step(batch)))
             if hasattr(bar, "set_postfix") and s % 10 == 0:
                 bar.set_postfix(loss=f"{np.mean(losses[-10:]):.4f}")
-        if ema is not None:  # evaluate (and keep, if best) the averaged weights; train on from the raw ones
-            with ema.swapped_in():
-                report = evaluate(model, val, val_labels, labels, config.eval_batch_size)
-                snapshot = [w.numpy().copy() for w in model.weights]
-        else:
+        # with Polyak averaging, the averaged weights are evaluated (and kept, if best); training goes on from the raw
+        with ema.swapped_in() if ema is not None else nullcontext():
             report = evaluate(model, val, val_labels, labels, config.eval_batch_size)
-            snapshot = None
+            improved = report["macro_f1"] > history.best_val_macro_f1
+            if improved:
+                best_weights = [w.numpy().copy() for w in model.weights]
         record = {
             "epoch": epoch,
             "train_loss": float(np.mean(losses)),
@@ -226,11 +225,9 @@ def fit(
             "seconds": round(time.perf_counter() - t0, 2),
         }
         history.epochs.append(record)
-        improved = report["macro_f1"] > history.best_val_macro_f1
         if improved:
             history.best_val_macro_f1 = report["macro_f1"]
             history.best_epoch = epoch
-            best_weights = snapshot or [w.numpy().copy() for w in model.weights]
             stale = 0
         else:
             stale += 1
