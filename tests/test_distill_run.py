@@ -19,6 +19,7 @@ def _cli(args):
 
 
 def test_distill_cli_end_to_end_bilstm_with_augmentation(tiny_teacher_dir, tmp_path, default_splits):
+    from edgekit.models.bilstm import bilstm_param_count
     from edgekit.models.modeldir import load_model_dir
     from edgekit.train.encode import encode_texts
     from edgekit.train.loop import evaluate
@@ -29,7 +30,7 @@ def test_distill_cli_end_to_end_bilstm_with_augmentation(tiny_teacher_dir, tmp_p
     unlabelled.write_text(f"Quarterly sales at Foo Oyj rose sharply.\n  {test_sentence.upper()}  \n\n"
                           "Quarterly sales at Foo Oyj rose sharply.\nBar Corp cut its outlook.\n")
     r = _cli(["distill", "--teacher", str(tiny_teacher_dir), "--student", SMALL_BILSTM,
-              "--loss", "hard,kl,similarity=0.5", "-T", "2", "--alpha", "0.7", "--augment", "tang",
+              "--loss", "hard,kl,similarity=0.5,hidden_mse=2", "-T", "2", "--alpha", "0.7", "--augment", "tang",
               "--augment-multiplier", "2", "--epochs", "2",
               "--unlabelled", str(unlabelled), "--schedule", "linear",
               "--cache-dir", str(tmp_path / "cache"), "--out", str(out), "--result-json", str(tmp_path / "r.json")])
@@ -41,11 +42,14 @@ def test_distill_cli_end_to_end_bilstm_with_augmentation(tiny_teacher_dir, tmp_p
     assert ts["original"] == len(default_splits.train) and ts["size"] > 1.5 * (ts["original"] + 2)
     assert sum(ts["teacher_labelled_counts"]) == ts["size"] - ts["original"]  # teacher labels them
     assert metrics["train_config"]["schedule"] == "linear"
-    assert metrics["loss"]["weights"] == {"hard": pytest.approx(0.3), "kl": 0.7, "similarity": 0.5}
-    assert len(list((tmp_path / "cache").glob(f"{ts['teacher_cache']}.sentence.npz"))) == 1  # the teacher's side
+    assert metrics["loss"]["weights"] == {"hard": pytest.approx(0.3), "kl": 0.7, "similarity": 0.5, "hidden_mse": 2}
+    assert metrics["loss"]["layer_map"] == [[0, 1]]  # the BiLSTM's token states ↔ the 2-layer teacher's last
+    for name in ("sentence", "hidden_1"):  # the teacher's side, cached
+        assert len(list((tmp_path / "cache").glob(f"{ts['teacher_cache']}.{name}.npz"))) == 1
     assert metrics["student"]["init"]["embedding"] == "teacher_context"
     loaded = load_model_dir(out)
     assert loaded.family == "bilstm" and loaded.meta["role"] == "student"
+    assert loaded.model.count_params() == bilstm_param_count(len(loaded.tokenizer.vocab), 16, 8, 3)  # no projection
     assert (out / "vocab.txt").read_text() == (tiny_teacher_dir / "vocab.txt").read_text()
     val = default_splits.validation
     report = evaluate(loaded.model, encode_texts(loaded.tokenizer, val.texts, loaded.max_length),
@@ -74,7 +78,8 @@ def test_distill_bert_student_with_feature_losses_learns(tiny_teacher_dir, tmp_p
 
 def test_bad_cli_input_is_one_line(tiny_teacher_dir, tmp_path):
     for args in (["--student", "bert:layers=9"], ["--loss", "hard,nope"], ["--augment", "shuffle=0.1"],
-                 ["--student", "bilstm", "--loss", "hard,hidden_mse"], ["--ema", "1.5"],
+                 ["--student", "bilstm", "--loss", "hard,embedding_mse"], ["--ema", "1.5"],
+                 ["--student", "bilstm", "--loss", "hard,hidden_mse", "--layer-map", "0:7"],
                  ["--student", "bilstm:embedding_init=glove"], ["--student", "bilstm:embedding_trainable=2"]):
         r = _cli(["distill", "--teacher", str(tiny_teacher_dir), "--out", str(tmp_path / "x"),
                   "--epochs", "1", "--cache-dir", str(tmp_path / "c"), *args])

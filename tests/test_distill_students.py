@@ -136,5 +136,42 @@ def test_bilstm_feature_forward_exposes_its_final_states_and_trains_the_model():
         loss = tf.reduce_sum(fwd(x, training=True)["sentence"])
     grads = tape.gradient(loss, model.trainable_variables)
     assert any(g is not None and float(tf.reduce_sum(tf.abs(g))) > 0 for g in grads)
-    with pytest.raises(EdgekitError, match="no hidden"):
+    with pytest.raises(EdgekitError, match="no embeddings"):
+        feature_forward(model, "bilstm", {"embeddings"})
+    with pytest.raises(EdgekitError, match="teacher's width"):
         feature_forward(model, "bilstm", {"hidden"})
+
+
+def test_bilstm_token_states_are_its_bidirectional_sequence_in_one_recurrence():
+    import keras
+    import tensorflow as tf
+
+    from edgekit.distill.features import feature_forward
+    from edgekit.models.bilstm import BILSTM
+
+    model = BILSTM.build({"vocabulary_size": 6000, "embedding_dim": 8, "lstm_units": 6, "num_classes": 3})
+    x = _inputs(np.random.default_rng(4))
+    fwd = feature_forward(model, "bilstm", {"hidden", "sentence"}, teacher_width=12)
+    kernel, bias = fwd.extra_variables  # the hint projection: identity here, so hidden = the raw token states
+    kernel.assign(np.eye(12, dtype=np.float32))
+    bias.assign(np.zeros(12, np.float32))
+    out = fwd(x, training=False)
+    np.testing.assert_allclose(out["logits"].numpy(), model(x, training=False).numpy(), atol=1e-6)
+    final = keras.Model(model.inputs, model.get_layer("bilstm").output)(x).numpy()
+    np.testing.assert_allclose(out["sentence"].numpy(), final, atol=1e-6)
+    # reference: a sequence-returning Bidirectional LSTM with the model's weights
+    reference = keras.layers.Bidirectional(keras.layers.LSTM(6, return_sequences=True))
+    embedded = model.get_layer("embedding")(x["token_ids"])
+    mask = x["padding_mask"].astype(bool)
+    reference(embedded, mask=mask)
+    reference.set_weights(model.get_layer("bilstm").get_weights())
+    tokens = out["hidden"][0].numpy()
+    assert len(out["hidden"]) == 1 and tokens.shape == (3, 12, 12)
+    np.testing.assert_allclose(tokens[mask], reference(embedded, mask=mask).numpy()[mask], atol=1e-6)
+    # the per-token loss trains the model and the projection
+    wide = feature_forward(model, "bilstm", {"hidden"}, teacher_width=20)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(tf.square(wide(x, training=True)["hidden"][0]))
+    grads = tape.gradient(loss, [model.get_layer("embedding").embeddings, *wide.extra_variables])
+    assert all(g is not None and float(tf.reduce_sum(tf.abs(tf.convert_to_tensor(g)))) > 0 for g in grads)
+    assert tuple(wide.extra_variables[0].shape) == (12, 20)

@@ -1,4 +1,4 @@
-"""Polyak averaging in the training loop: the update rule, the swap, and that fit keeps what it evaluated."""
+"""The training loop: Polyak averaging (update rule, swap, fit keeps what it evaluated) and a forward's extra variables."""
 
 import numpy as np
 import pytest
@@ -73,3 +73,32 @@ def test_fit_keeps_the_averaged_weights_it_evaluated(tokenizer, default_splits):
         assert after["macro_f1"] == pytest.approx(history.best_val_macro_f1)
         results[ema] = [w.copy() for w in model.get_weights()]
     assert not all(np.array_equal(a, b) for a, b in zip(results[0.0], results[0.9]))
+
+
+def test_fit_trains_the_forwards_extra_variables_and_keeps_them_out_of_the_model(tokenizer, default_splits):
+    import keras
+    import tensorflow as tf
+
+    from edgekit.distill.features import feature_forward
+    from edgekit.models.bilstm import BILSTM
+    from edgekit.train.encode import encode_texts
+
+    s = default_splits
+    labels = list(s.train.labels)
+    enc = {p: encode_texts(tokenizer, getattr(s, p).texts, 32) for p in ("train", "validation")}
+    y = {p: np.asarray(getattr(s, p).label_ids, np.int32) for p in ("train", "validation")}
+    keras.utils.set_random_seed(5)
+    model = BILSTM.fresh(len(tokenizer.vocab), len(labels), embedding_dim=8, lstm_units=8)
+    forward = feature_forward(model, "bilstm", {"hidden"}, teacher_width=4)
+    before = [v.numpy().copy() for v in forward.extra_variables]
+    n_weights = len(model.weights)
+
+    def loss_fn(logits, batch):  # pull every token state's projection towards 1
+        hidden = batch["outputs"]["hidden"][0]
+        return tf.reduce_mean(tf.square(hidden - 1.0), axis=[1, 2])
+
+    cfg = TrainConfig(epochs=1, batch_size=16, learning_rate=5e-3, schedule="constant", max_length=32)
+    fit(model, enc["train"], y["train"], enc["validation"], y["validation"], labels, cfg, loss_fn=loss_fn,
+        log=lambda m: None, progress=False, forward_fn=forward)
+    assert all(not np.array_equal(b, v.numpy()) for b, v in zip(before, forward.extra_variables))
+    assert len(model.weights) == n_weights

@@ -34,14 +34,16 @@ def distill_options(fn: Callable) -> Callable:
                           "bert[:layers=3,strategy=first|last|skip|truncate] or bert:layers=2,4,5 (explicit "
                           "0-based teacher layers)."),
         click.option("--loss", default="hard,kl", show_default=True,
-                     help="Comma-separated terms, each name[=weight]: hard, kl, logit_mse, hidden_mse, hidden_cos, "
-                          "embedding_mse, similarity (sentence-similarity rows; any student). Without weights: "
-                          "hard gets 1-alpha, the soft logit term alpha, feature terms 1."),
+                     help="Comma-separated terms, each name[=weight]: hard, kl, logit_mse, hidden_mse, hidden_cos "
+                          "(per-token states; a BiLSTM's through a learned projection to the teacher's width), "
+                          "embedding_mse (BERT students), similarity (sentence-similarity rows; any student). "
+                          "Without weights: hard gets 1-alpha, the soft logit term alpha, feature terms 1."),
         click.option("--alpha", default=0.5, show_default=True, type=float,
                      help="Weight of the SOFT loss; the hard-label loss gets 1-alpha (alpha=1: pure distillation)."),
         click.option("--layer-map", default=None,
                      help="student:teacher hidden-layer pairs for hidden losses, e.g. 0:1,1:3,2:5 "
-                          "(default: the teacher layer that initialised each student layer)."),
+                          "(default: the teacher layer that initialised each student layer; a BiLSTM's one "
+                          "layer 0 ↔ the teacher's last)."),
         click.option("--augment", default="none", show_default=True,
                      help="Transfer-set augmentation: none, tang (mask=0.1,swap=0.1,ngram=0.25) or explicit "
                           "rules like mask=0.1,ngram=0.25,swap=0.1,delete=0.05."),

@@ -2,7 +2,8 @@
 
 ``feature_forward(model, family, wanted)`` returns ``fn(inputs, training) -> dict`` with ``logits``
 and, when asked, ``embeddings`` (the embedding block's output after its layer norm, ``[B, L, H]``)
-and ``hidden`` (a list with the output of every transformer layer, ``[B, L, H]`` each) and ``sentence``
+and ``hidden`` (a list with the output of every transformer layer, ``[B, L, H]`` each; the BiLSTM's
+one entry is its per-token states through a hint projection to the teacher's width) and ``sentence``
 (the vector the classifier head reads, ``[B, D]``: BERT's pooled output, the BiLSTM's concatenated
 final states). The function shares the model's variables, so gradients through it train the model
 itself.
@@ -17,7 +18,7 @@ from ..errors import EdgekitError
 Forward = Callable[[dict, bool], dict[str, Any]]
 
 
-def _bert_forward(model, wanted: set[str]) -> Forward:
+def _bert_forward(model, wanted: set[str], teacher_width: int | None = None) -> Forward:
     import keras
 
     b = model.backbone
@@ -43,10 +44,11 @@ def _bert_forward(model, wanted: set[str]) -> Forward:
     return forward
 
 
-def _bilstm_forward(model, wanted: set[str]) -> Forward:
+def _bilstm_forward(model, wanted: set[str], teacher_width: int | None = None) -> Forward:
+    if "hidden" in wanted:
+        return _bilstm_token_forward(model, wanted, teacher_width)
     import keras
 
-    check_features("bilstm", wanted)
     outputs = {"logits": model.output}
     if "sentence" in wanted:
         outputs["sentence"] = model.get_layer("bilstm").output
@@ -58,21 +60,65 @@ def _bilstm_forward(model, wanted: set[str]) -> Forward:
     return forward
 
 
-FORWARDS: dict[str, Callable[[Any, set[str]], Forward]] = {"bert": _bert_forward, "bilstm": _bilstm_forward}
-# What each family can expose for losses (the BiLSTM's 64-wide embeddings and 256-wide states have no
-# per-token counterpart of the teacher's width: logit losses and the width-free sentence similarity).
+def _bilstm_token_forward(model, wanted: set[str], teacher_width: int | None) -> Forward:
+    """The BiLSTM with its per-token states exposed, in one recurrence.
+
+    Each direction's LSTM cell runs as a sequence-returning RNN (the model's own cells, so the same
+    variables). Masked steps repeat the previous output, so the last step of each direction is its
+    final state: the forward's last output and the backward's (which ran from the end) are exactly
+    what the model's Bidirectional layer concatenates. ``hidden`` is ``[hint(states)]``: the
+    per-token ``[B, L, 2·units]`` states through a linear *hint projection* to the teacher's width
+    (FitNets' regressor; TinyBERT's W_h), trained with the student and dropped after training.
+    """
+    import keras
+
+    if not teacher_width:
+        raise EdgekitError("the BiLSTM's hidden-state losses need the teacher's width for the hint projection")
+    bi = model.get_layer("bilstm")
+    directions = [keras.layers.RNN(layer.cell, return_sequences=True, go_backwards=layer.go_backwards,
+                                   name=f"{layer.name}_sequence") for layer in (bi.forward_layer, bi.backward_layer)]
+    states = 2 * bi.forward_layer.units
+    hint = keras.layers.Dense(int(teacher_width), name="hint_projection")
+    hint.build((None, None, states))
+    embed, embed_drop = model.get_layer("embedding"), model.get_layer("embedding_dropout")
+    out_drop, dense = model.get_layer("output_dropout"), model.get_layer("logits")
+
+    def forward(inputs: dict, training: bool = False) -> dict[str, Any]:
+        mask = keras.ops.not_equal(inputs["padding_mask"], 0)
+        x = embed_drop(embed(inputs["token_ids"]), training=training)
+        fwd, bwd = (rnn(x, mask=mask, training=training) for rnn in directions)
+        final = keras.ops.concatenate([fwd[:, -1], bwd[:, -1]], axis=-1)
+        tokens = keras.ops.concatenate([fwd, keras.ops.flip(bwd, axis=1)], axis=-1)
+        result = {"logits": dense(out_drop(final, training=training)), "hidden": [hint(tokens)]}
+        if "sentence" in wanted:
+            result["sentence"] = final
+        return result
+
+    forward.extra_variables = hint.trainable_variables  # type: ignore[attr-defined]
+    return forward
+
+
+FORWARDS: dict[str, Callable[..., Forward]] = {"bert": _bert_forward, "bilstm": _bilstm_forward}
+# What each family can expose for losses. The BiLSTM has one "hidden layer" (its per-token states,
+# through the hint projection); its 64-wide embeddings have no counterpart of the teacher's.
 FEATURES: dict[str, set[str]] = {"bert": {"logits", "hidden", "embeddings", "sentence"},
-                                 "bilstm": {"logits", "sentence"}}
+                                 "bilstm": {"logits", "hidden", "sentence"}}
 
 
 def check_features(family: str, wanted: set[str] | frozenset[str]) -> None:
     missing = set(wanted) - FEATURES.get(family, {"logits"})
     if missing:
         raise EdgekitError(f"the {family} student has no {'/'.join(sorted(missing))} comparable to the teacher's; "
-                           "use logit losses (hard, kl, logit_mse) or similarity for it")
+                           "use logit losses (hard, kl, logit_mse), similarity or hidden-state losses for it")
 
 
-def feature_forward(model, family: str, wanted: set[str] | frozenset[str]) -> Forward:
+def feature_forward(model, family: str, wanted: set[str] | frozenset[str], teacher_width: int | None = None) -> Forward:
+    """The family's forward; ``teacher_width`` sizes a student's projection to the teacher where one is needed.
+
+    A forward may carry ``extra_variables``: trainable variables of its own (the BiLSTM's hint
+    projection) that the training loop trains with the model's and that are not saved with it.
+    """
     if family not in FORWARDS:
         raise EdgekitError(f"no feature extraction for model family {family!r}")
-    return FORWARDS[family](model, set(wanted))
+    check_features(family, wanted)
+    return FORWARDS[family](model, set(wanted), teacher_width)

@@ -41,7 +41,7 @@ class DistillSettings:
     loss: str = "hard,kl"
     temperature: float = 2.0
     alpha: float = 0.5
-    layer_map: list[tuple[int, int]] | None = None  # None: student layer s ↔ the teacher layer that initialised it
+    layer_map: list[tuple[int, int]] | None = None  # None: Student.default_layer_map (hidden-state losses only)
     augment: str | None = None  # None/"none", "tang" or "mask=0.1,ngram=0.25,swap=0.1"
     augment_multiplier: int = 1
     augment_seed: int = 0
@@ -114,20 +114,17 @@ def distill(
     cfg = settings.train
     max_length = cfg.max_length or teacher.max_length
     spec = parse_student(settings.student)
-    check_features(spec.family, make_recipe(settings.loss, settings.alpha, settings.temperature).student_needs)
+    needs = make_recipe(settings.loss, settings.alpha, settings.temperature).student_needs
+    check_features(spec.family, needs)
     keras.utils.set_random_seed(cfg.seed)
     student = build_student(spec, teacher.model, len(labels), len(teacher.tokenizer.vocab))
+    layer_map: list[tuple[int, int]] = []
+    if "hidden" in needs:
+        n_teacher = teacher.model.backbone.num_layers
+        layer_map = settings.layer_map or student.default_layer_map(n_teacher)
+        _check_layer_map(layer_map, student.num_layers, n_teacher)
+    recipe = make_recipe(settings.loss, settings.alpha, settings.temperature, layer_map)
     _init_student_embeddings(student, teacher, spec, settings.cache_dir, log)
-
-    layer_map = settings.layer_map
-    if layer_map is None and student.teacher_layers is not None:
-        layer_map = list(enumerate(student.teacher_layers))
-    recipe = make_recipe(settings.loss, settings.alpha, settings.temperature, layer_map or ())
-    if "hidden" in recipe.student_needs and student.family == "bert":
-        k = len(student.teacher_layers or [])
-        bad = [s for s, _ in recipe.context.layer_map if not 0 <= s < k]
-        if bad:
-            raise EdgekitError(f"layer map names student layers {bad}; the student has 0..{k - 1}")
 
     # transfer set: the training split (+ unlabelled in-domain sentences) (+ augmentation); teacher outputs cached
     extra = unlabelled_sentences(settings.unlabelled, splits) if settings.unlabelled else None
@@ -154,7 +151,8 @@ def distill(
 
     forward = None
     if recipe.student_needs - {"logits"}:
-        forward = feature_forward(student.model, student.family, recipe.student_needs)
+        forward = feature_forward(student.model, student.family, recipe.student_needs,
+                                  teacher_width=teacher.model.backbone.hidden_dim)
     targets = {k: v for k, v in t_out.targets().items() if k != "teacher_logits" or "logits" in recipe.teacher_needs}
 
     import tensorflow as tf
@@ -221,6 +219,13 @@ def distill(
     metrics["keras_bytes"] = (out / WEIGHTS_NAME).stat().st_size
     atomic_write_json(out / METRICS_NAME, metrics)
     return DistillResult(out, metrics)
+
+
+def _check_layer_map(layer_map, student_layers: int, teacher_layers: int) -> None:
+    for name, side, k in (("student", 0, student_layers), ("teacher", 1, teacher_layers)):
+        bad = sorted({pair[side] for pair in layer_map if not 0 <= pair[side] < k})
+        if bad:
+            raise EdgekitError(f"layer map names {name} layers {bad}; the {name} has 0..{k - 1}")
 
 
 def _init_student_embeddings(student, teacher, spec, cache_dir, log) -> None:

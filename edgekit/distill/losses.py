@@ -19,14 +19,16 @@ student sentence vectors [B, dₛ] and T the teacher's [B, dₜ], G = row-L2-nor
 and example i contributes the squared distance between row i of the two B×B matrices (in [0, 4]; the
 paper's ‖Gₜ − Gₛ‖²_F / B² is this averaged over the batch, divided by B). It compares how the student
 arranges sentences relative to each other, not the vectors themselves, so the widths may differ: it
-is the one representation loss the BiLSTM can take (its 256-wide final states vs the teacher's pooled
+works for the BiLSTM without any added parameters (its 256-wide final states vs the teacher's pooled
 output). The "sentence" vector is what the classifier head reads: the BERT pooled output, the
 BiLSTM's concatenated final states.
 
 Padding tokens never count (``padding_mask``). Hidden-state terms compare student layer ``s`` with
-teacher layer ``layer_map[s]`` (0-based; by default the layer that initialised it). Student and
-teacher must have the same width for the per-token feature terms (shallow BERT students; not the
-BiLSTM).
+teacher layer ``layer_map[s]`` (0-based; by default the layer that initialised it, and for the
+BiLSTM — one layer, 0 — the teacher's last). Shallow BERT students have the teacher's width; the
+BiLSTM's per-token states (same WordPiece tokens as the teacher, so positions align exactly) reach
+the teacher's width through a linear hint projection trained alongside and dropped afterwards
+(:mod:`edgekit.distill.features`). ``embedding_mse`` needs the teacher's width (BERT students).
 
 **The alpha convention** (the reference study used alpha for the hard loss in one place and for the
 soft loss in another; edgekit uses one convention everywhere): **alpha is the weight of the soft

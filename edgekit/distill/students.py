@@ -145,6 +145,14 @@ class Student:
     teacher_layers: list[int] | None = None  # bert: which teacher layer initialised each student layer
     strategy: str | None = None
     init: dict = field(default_factory=dict)  # what was copied from the teacher
+    num_layers: int = 1  # layers a hidden-state loss can address (BiLSTM: its one recurrent layer)
+
+    def default_layer_map(self, teacher_num_layers: int) -> list[tuple[int, int]]:
+        """Student layer → teacher layer for hidden-state losses when none is given: each layer of a
+        teacher-initialised student ↔ the layer it was copied from; otherwise last ↔ last."""
+        if self.teacher_layers is not None:
+            return list(enumerate(self.teacher_layers))
+        return [(self.num_layers - 1, teacher_num_layers - 1)]
 
 
 def _build_bilstm(spec: StudentSpec, teacher, num_classes: int, vocab_size: int) -> Student:
@@ -171,7 +179,7 @@ def _build_bert(spec: StudentSpec, teacher, num_classes: int, vocab_size: int) -
     config = {**teacher_cfg, "backbone": {**teacher_cfg["backbone"], "num_layers": len(chosen)}}
     model = BERT.build(config)
     copied = copy_teacher_layers(teacher, model, chosen, copy_head=bool(opts.get("copy_head", 1)))
-    return Student(model, "bert", BERT.config_of(model), chosen, strategy, copied)
+    return Student(model, "bert", BERT.config_of(model), chosen, strategy, copied, num_layers=len(chosen))
 
 
 STUDENT_BUILDERS: dict[str, Callable[[StudentSpec, Any, int, int], Student]] = {

@@ -14,7 +14,9 @@ the loop with teacher targets carried in ``batch``:
   ragged) that return the batch already trimmed to the batch's length bucket.
 - ``forward_fn(inputs, training) -> dict`` replaces ``model(inputs)`` in the training step when the
   loss needs more than logits (hidden states, embeddings); its ``"logits"`` entry is passed as
-  ``logits`` and the whole dict as ``batch["outputs"]``. It must use ``model``'s variables.
+  ``logits`` and the whole dict as ``batch["outputs"]``. It must use ``model``'s variables; trainable
+  variables of its own (a projection used only by a loss) go in its ``extra_variables`` attribute and
+  are trained alongside but not kept with the model.
 """
 
 from __future__ import annotations
@@ -160,7 +162,8 @@ def fit(
     steps = math.ceil(len(train) / config.batch_size)
     optimizer = keras.optimizers.Adam(learning_rate=make_schedule(config, steps * config.epochs))
     # Create the optimizer's slots now: variables created inside the first trace make tf.function trace twice.
-    optimizer.build(model.trainable_variables)
+    variables = list(model.trainable_variables) + list(getattr(forward_fn, "extra_variables", ()))
+    optimizer.build(variables)
     loss_fn = loss_fn or hard_label_loss
     extra_targets = extra_targets or {}
     ema = WeightAverage(model, config.ema) if config.ema > 0 else None
@@ -184,8 +187,8 @@ def fit(
                 logits = outputs["logits"]
                 per_example = loss_fn(logits, {**batch, "outputs": outputs})
             loss = tf.reduce_sum(per_example * batch["sample_weight"]) / tf.reduce_sum(batch["sample_weight"])
-        grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        grads = tape.gradient(loss, variables)
+        optimizer.apply_gradients(zip(grads, variables))
         if ema is not None:
             ema.update(optimizer.iterations)
         return loss
