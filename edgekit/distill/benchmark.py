@@ -51,6 +51,11 @@ BENCH_RUNS: tuple[BenchRun, ...] = (
              2.0, 0.7, seeds=BILSTM_SEEDS),
     BenchRun("bilstm-kd-aug", f"BiLSTM, distilled (hard + logit MSE, Tang et al.), augmented ×{AUG_MULTIPLIER}",
              "bilstm", "hard,logit_mse", 2.0, 0.7, "tang", AUG_MULTIPLIER, AUG_TRAIN, BILSTM_SEEDS),
+    # Polyak averaging: the averaged weights are evaluated and kept, so the best-validation epoch is picked on a
+    # smoothed trajectory (without it the augmented row's validation peaks at epoch 3 and does not carry to test).
+    BenchRun("bilstm-kd-aug-ema", f"BiLSTM, distilled (hard + logit MSE), augmented ×{AUG_MULTIPLIER}, "
+             "Polyak-averaged weights (EMA 0.99)", "bilstm", "hard,logit_mse", 2.0, 0.7, "tang", AUG_MULTIPLIER,
+             AUG_TRAIN + (("ema", 0.99),), BILSTM_SEEDS),
     BenchRun("bert3-truncate", "BERT 3 layers, truncated teacher (layers 0-2), hard labels only",
              "bert:layers=3,strategy=truncate", "hard"),
     BenchRun("bert3-skip-kd", "BERT 3 layers from teacher layers 1,3,5 (skip), hard + KL + hidden MSE",
