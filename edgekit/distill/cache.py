@@ -183,6 +183,9 @@ def teacher_outputs(
     )
 
 
+VECTOR_DTYPES = {"logits": np.float32, "sentence": np.float16}  # per-sentence outputs and their stored dtype
+
+
 def _run_teacher(teacher, enc, names: list[str], batch_size: int) -> dict:
     import tensorflow as tf
 
@@ -209,29 +212,24 @@ def _run_teacher(teacher, enc, names: list[str], batch_size: int) -> dict:
     n = len(enc)
     lengths = np.minimum(enc.num_tokens, enc.token_ids.shape[1])
     order = np.argsort(enc.num_tokens, kind="stable")
-    logits = np.zeros((n, 0), np.float32)
-    sentence = None
-    per_token: dict[str, list] = {name: [None] * n for name in names if name not in ("logits", "sentence")}
+    # one vector per sentence ([N, D], width known after the first batch), logits always
+    vectors = {name: np.zeros((n, 0), dtype) for name, dtype in VECTOR_DTYPES.items()
+               if name == "logits" or name in names}
+    per_token: dict[str, list] = {name: [None] * n for name in names if name not in VECTOR_DTYPES}
     for start in range(0, n, batch_size):
         idx = order[start:start + batch_size]
         L = enc.trim_length(idx)
         out = run({k: tf.constant(v) for k, v in enc.inputs(idx, L).items()})
-        lg = out["logits"].numpy()
-        if logits.shape[1] == 0:
-            logits = np.zeros((n, lg.shape[1]), np.float32)
-        logits[idx] = lg
-        if "sentence" in names:
-            vec = out["sentence"].numpy()
-            if sentence is None:
-                sentence = np.zeros((n, vec.shape[1]), np.float16)
-            sentence[idx] = vec
+        for name, stored in vectors.items():
+            batch = out[name].numpy()
+            if stored.shape[1] == 0:
+                stored = vectors[name] = np.zeros((n, batch.shape[1]), stored.dtype)
+            stored[idx] = batch
         for name in per_token:
             arr = out[name].numpy()
             for j, i in enumerate(idx):
                 per_token[name][i] = arr[j, :lengths[i]].astype(np.float16)
-    result: dict = {"logits": logits}
-    if sentence is not None:
-        result["sentence"] = sentence
+    result: dict = dict(vectors)
     for name, rows in per_token.items():
         flat = np.concatenate(rows) if rows else np.zeros((0, 0), np.float16)
         result[name] = RaggedTokens(flat, np.concatenate([[0], np.cumsum(lengths)]))

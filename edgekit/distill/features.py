@@ -45,41 +45,27 @@ def _bert_forward(model, wanted: set[str], teacher_width: int | None = None) -> 
 
 
 def _bilstm_forward(model, wanted: set[str], teacher_width: int | None = None) -> Forward:
-    if "hidden" in wanted:
-        return _bilstm_token_forward(model, wanted, teacher_width)
-    import keras
-
-    outputs = {"logits": model.output}
-    if "sentence" in wanted:
-        outputs["sentence"] = model.get_layer("bilstm").output
-    features = keras.Model(model.inputs, outputs, name="bilstm_features")
-
-    def forward(inputs: dict, training: bool = False) -> dict[str, Any]:
-        return features(inputs, training=training)
-
-    return forward
-
-
-def _bilstm_token_forward(model, wanted: set[str], teacher_width: int | None) -> Forward:
-    """The BiLSTM with its per-token states exposed, in one recurrence.
+    """The BiLSTM with its final and (for ``hidden``) per-token states exposed, in one recurrence.
 
     Each direction's LSTM cell runs as a sequence-returning RNN (the model's own cells, so the same
     variables). Masked steps repeat the previous output, so the last step of each direction is its
     final state: the forward's last output and the backward's (which ran from the end) are exactly
-    what the model's Bidirectional layer concatenates. ``hidden`` is ``[hint(states)]``: the
-    per-token ``[B, L, 2·units]`` states through a linear *hint projection* to the teacher's width
-    (FitNets' regressor; TinyBERT's W_h), trained with the student and dropped after training.
+    what the model's Bidirectional layer concatenates (``sentence``; the logits are the model's).
+    ``hidden`` is ``[hint(states)]``: the per-token ``[B, L, 2·units]`` states through a linear *hint
+    projection* to the teacher's width (FitNets' regressor; TinyBERT's W_h), trained with the student
+    (the forward's ``extra_variables``) and dropped after training.
     """
     import keras
 
-    if not teacher_width:
-        raise EdgekitError("the BiLSTM's hidden-state losses need the teacher's width for the hint projection")
     bi = model.get_layer("bilstm")
     directions = [keras.layers.RNN(layer.cell, return_sequences=True, go_backwards=layer.go_backwards,
                                    name=f"{layer.name}_sequence") for layer in (bi.forward_layer, bi.backward_layer)]
-    states = 2 * bi.forward_layer.units
-    hint = keras.layers.Dense(int(teacher_width), name="hint_projection")
-    hint.build((None, None, states))
+    hint = None
+    if "hidden" in wanted:
+        if not teacher_width:
+            raise EdgekitError("the BiLSTM's hidden-state losses need the teacher's width for the hint projection")
+        hint = keras.layers.Dense(int(teacher_width), name="hint_projection")
+        hint.build((None, None, 2 * bi.forward_layer.units))
     embed, embed_drop = model.get_layer("embedding"), model.get_layer("embedding_dropout")
     out_drop, dense = model.get_layer("output_dropout"), model.get_layer("logits")
 
@@ -88,13 +74,14 @@ def _bilstm_token_forward(model, wanted: set[str], teacher_width: int | None) ->
         x = embed_drop(embed(inputs["token_ids"]), training=training)
         fwd, bwd = (rnn(x, mask=mask, training=training) for rnn in directions)
         final = keras.ops.concatenate([fwd[:, -1], bwd[:, -1]], axis=-1)
-        tokens = keras.ops.concatenate([fwd, keras.ops.flip(bwd, axis=1)], axis=-1)
-        result = {"logits": dense(out_drop(final, training=training)), "hidden": [hint(tokens)]}
+        result = {"logits": dense(out_drop(final, training=training))}
         if "sentence" in wanted:
             result["sentence"] = final
+        if hint is not None:
+            result["hidden"] = [hint(keras.ops.concatenate([fwd, keras.ops.flip(bwd, axis=1)], axis=-1))]
         return result
 
-    forward.extra_variables = hint.trainable_variables  # type: ignore[attr-defined]
+    forward.extra_variables = hint.trainable_variables if hint is not None else []  # type: ignore[attr-defined]
     return forward
 
 
