@@ -147,7 +147,7 @@ def convert_model_dir(model_dir: str | Path, out: str | Path, splits, options: C
                 job = ConvertJob(str(sm_dir), saved[mode.graph], float_fallback_patterns=exporter.float_fallback_patterns
                                  if options.fallback != "none" else (),
                                  int8_io=options.int8_io and mode.name == "int8", fallback=options.fallback, log=log,
-                                 fallback_groups=exporter.fallback_groups)
+                                 fallback_groups=exporter.fallback_groups, fill_calibration=exporter.fill_calibration)
                 if mode.needs_calibration:
                     job.representative_dataset = _rep(calib)
                     job.report["calibration"] = calib_summary

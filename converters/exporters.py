@@ -14,6 +14,9 @@ A family registers an :class:`Exporter`; the generic code does the rest. What va
 * ``graph_patches`` — a context manager active while tracing the quantization-friendly ("quant")
   graph; BERT lowers the attention-mask fill value from -1e9 to ``mask_value``.
 * ``float_fallback_patterns`` — substrings of op names kept float in full-integer modes.
+* ``fill_calibration`` — add bucket-filling samples to full-integer calibration (recurrent families:
+  natural sentences rarely fill a long bucket, so the unrolled steps past them would be calibrated on
+  padding alone — a zero state, a zero range — and a long sentence on the device would be clipped).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class Exporter:
     # candidate float-fallback groups for the measured search: group name → regex over op names
     fallback_groups: dict[str, str] = field(default_factory=dict)
     weights_shared_across_buckets: bool = True
+    fill_calibration: bool = False  # full-integer calibration also sees bucket-filling samples (recurrent families)
     supports_metadata: bool = False  # a BERT-classifier file Task Library / MediaPipe can load
     notes: dict = field(default_factory=dict)
     # modes this family cannot be converted to yet, with the reason (skipped and recorded in the manifest)
@@ -187,5 +191,6 @@ BILSTM_EXPORTER = register_exporter(Exporter(
     family="bilstm",
     model_for_length=_bilstm_fixed,
     weights_shared_across_buckets=False,  # separate graphs; the converter may still de-duplicate the buffers
+    fill_calibration=True,  # every unrolled step of every bucket gets a real range
     notes={"weights_shared_across_buckets": "each bucket is its own unrolled graph with its own copy of the weights"},
 ))

@@ -76,6 +76,7 @@ class ConvertJob:
     int8_io: bool = False
     per_tensor_dense: bool = False  # dynamic int8: per-tensor dense weights (tflite-support 0.4.4 loads them)
     fallback: str = "auto"  # int8: "none", "family" (the family's fragile ops) or "auto" (+ measured)
+    fill_calibration: bool = False  # int8: calibrate with bucket-filling samples too (always for int16x8)
     log: Callable[[str], None] = print
     # filled in by modes for the manifest (float fallback chosen, calibration facts...)
     report: dict = field(default_factory=dict)

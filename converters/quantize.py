@@ -52,7 +52,7 @@ def calibrate(job, activations: str) -> bytes:
     conv = tf.lite.TFLiteConverter.from_saved_model(job.saved_model_dir, signature_keys=list(job.signature_keys))
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     conv.representative_dataset = job.representative_dataset
-    if activations == "int16":
+    if activations == "int16" or job.fill_calibration:
         natural = list(job.representative_dataset())
         filled = filled_samples(natural)
         job.report["calibration_filled_samples"] = len(filled)
@@ -81,7 +81,64 @@ def quantize(calibrated: bytes, activations: str, denylist: list[str], int8_io: 
         kwargs = {"fully_quantize": True, "input_data_type": tf.float32, "output_data_type": tf.int8}
     model = convert.mlir_quantize(calibrated, inference_type=inference_type, denylisted_nodes=sorted(denylist),
                                   **kwargs)
-    return symmetric_int16(model) if activations == "int16" else model
+    return symmetric_int16(model) if activations == "int16" else within_xnnpack_requantization(model)
+
+
+# XNNPACK creates an int8 FULLY_CONNECTED / convolution only if input scale x kernel scale / output scale
+# (the requantization scale) is below 256; LiteRT's delegate accepts the node and then fails to create
+# its runtime, so the whole file does not load ("failed to create XNNPACK runtime").
+XNNPACK_MAX_REQUANTIZATION = 256.0
+_WIDENED_TO = XNNPACK_MAX_REQUANTIZATION * (1 - 1 / 64)  # a margin for float32 rounding of the new scale
+_REQUANTIZED_OPS = ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D")
+
+
+def requantization_scales(model: bytes) -> list[tuple[int, str, float]]:
+    """``(subgraph, output name, requantization scale)`` of every int8 fully-connected / convolution op."""
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    m = flatbuffer_utils.convert_bytearray_to_object(bytearray(model))
+    return [(g, t.name.decode() if isinstance(t.name, bytes) else str(t.name), ratio)
+            for g, _, t, ratio in _requantized_outputs(m, schema)]
+
+
+def within_xnnpack_requantization(model: bytes) -> bytes:
+    """Widen every int8 output scale whose requantization scale reaches XNNPACK's limit, to just below it.
+
+    It happens where calibration saw an almost constant output: a backward LSTM's first steps over a
+    long bucket read a state that is 0 for every calibration sentence, so its recurrent matmul gets a
+    tiny output range. The wider scale (zero point kept) loses nothing the calibration measured — those
+    values are a fraction of the consumer's own step — and clips less on inputs longer than any seen.
+    """
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    m = flatbuffer_utils.convert_bytearray_to_object(bytearray(model))
+    changed = False
+    for _, out_scale, t, ratio in _requantized_outputs(m, schema):
+        if ratio >= _WIDENED_TO:
+            t.quantization.scale = np.asarray([out_scale * ratio / _WIDENED_TO], np.float32)
+            changed = True
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(m)) if changed else model
+
+
+def _requantized_outputs(m, schema):
+    wanted = {getattr(schema.BuiltinOperator, n) for n in _REQUANTIZED_OPS}
+    for g, sg in enumerate(m.subgraphs):
+        for op in sg.operators:
+            c = m.operatorCodes[op.opcodeIndex]
+            if max(c.builtinCode, c.deprecatedBuiltinCode) not in wanted or len(op.inputs) < 2:
+                continue
+            x, w, y = (sg.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
+            if y.type != schema.TensorType.INT8 or not all(_scale(t) is not None for t in (x, w, y)):
+                continue
+            out_scale = float(_scale(y)[0])
+            yield g, out_scale, y, float(_scale(x)[0] * np.max(_scale(w)) / out_scale)
+
+
+def _scale(t):
+    q = t.quantization
+    return None if q is None or q.scale is None or len(q.scale) == 0 else np.asarray(q.scale, np.float64)
 
 
 def symmetric_int16(model: bytes) -> bytes:
@@ -328,6 +385,10 @@ def full_integer(job, activations: str) -> bytes:
 
     if job.fallback == "auto" and job.evaluate is not None:
         model = _search(job, calibrated, activations, denylist, all_names, n_sub, model, report, repairs)
+    widened = [name for _, name, r in requantization_scales(model) if abs(r / _WIDENED_TO - 1) < 1e-4]
+    if widened:
+        report["xnnpack_widened_outputs"] = len(widened)
+        job.log(f"    {activations}: {len(widened)} output scales widened to XNNPACK's requantization limit")
     info = read_tflite(model)
     report["float_ops"] = info.float_ops()
     job.report.update(report)

@@ -314,6 +314,68 @@ def test_bilstm_int16x8_is_fully_int16(bilstm_bundle):
     _check_int16x8(out, manifest["modes"]["int16x8"], None)
 
 
+def test_bilstm_int8_is_calibrated_at_every_step_and_within_xnnpack_limits(bilstm_bundle):
+    # natural sentences rarely fill a bucket: the backward LSTM's first steps over the padding see a zero state,
+    # so without bucket-filling calibration samples its recurrent matmul gets a near-zero output range
+    from edgekit.converters.quantize import XNNPACK_MAX_REQUANTIZATION, requantization_scales
+
+    out, manifest = bilstm_bundle
+    e = manifest["modes"]["int8"]
+    assert e["quantization"]["calibration_filled_samples"] >= 2 * len(TINY_BUCKETS)
+    scales = requantization_scales((out / e["file"]).read_bytes())
+    assert scales and max(r for *_, r in scales) < XNNPACK_MAX_REQUANTIZATION
+    assert "xnnpack_widened_outputs" not in e["quantization"]  # calibration alone kept every op in range
+
+
+def _set_output_scale(model: bytes, name: str, factor: float) -> bytes:
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    m = flatbuffer_utils.convert_bytearray_to_object(bytearray(model))
+    hits = [t for sg in m.subgraphs for t in sg.tensors if t.name.decode() == name]
+    assert hits
+    for t in hits:
+        t.quantization.scale = np.asarray(t.quantization.scale, np.float32) * factor
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(m))
+
+
+def _loads_and_runs(model: bytes) -> bool:
+    from ai_edge_litert.interpreter import Interpreter
+
+    try:
+        interp = Interpreter(model_content=model)  # the default XNNPACK delegate, as on a device
+        interp.allocate_tensors()
+        for key in interp.get_signature_list():
+            runner = interp.get_signature_runner(key)
+            runner(**{k: np.zeros(d["shape"], d["dtype"]) for k, d in runner.get_input_details().items()})
+    except (RuntimeError, ValueError):
+        return False
+    return True
+
+
+def test_requantization_guard_makes_a_file_xnnpack_refuses_load(bilstm_bundle):
+    # XNNPACK creates an int8 fully-connected op only if input scale x weight scale / output scale < 256; an
+    # output calibrated on an (almost) constant value breaks that and the whole file fails to load
+    from edgekit.converters.quantize import (XNNPACK_MAX_REQUANTIZATION, requantization_scales,
+                                             within_xnnpack_requantization)
+
+    out, manifest = bilstm_bundle
+    model = (out / manifest["modes"]["int8"]["file"]).read_bytes()
+    before = requantization_scales(model)
+    _, name, ratio = max(before, key=lambda x: x[2])
+    broken = _set_output_scale(model, name, ratio / (2 * XNNPACK_MAX_REQUANTIZATION))  # ratio → 512
+    assert max(r for *_, r in requantization_scales(broken)) >= XNNPACK_MAX_REQUANTIZATION
+    assert not _loads_and_runs(broken)
+    fixed = within_xnnpack_requantization(broken)
+    after = requantization_scales(fixed)
+    assert max(r for *_, r in after) < XNNPACK_MAX_REQUANTIZATION
+    assert _loads_and_runs(fixed)
+    # only the broken output was widened; every other op keeps its calibrated scale
+    assert [(g, n) for g, n, _ in after] == [(g, n) for g, n, _ in before]
+    changed = {n for (_, n, r0), (_, _, r1) in zip(before, after) if not np.isclose(r0, r1, rtol=1e-6)}
+    assert changed == {name}
+    assert within_xnnpack_requantization(model) == model  # a file within the limit is left byte for byte
+
+
 # ------------------------------------------------------------------------------------ CLI, errors
 def _one_line_error(result, *needles):
     assert result.exit_code != 0, result.output
