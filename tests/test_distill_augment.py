@@ -59,6 +59,47 @@ def test_rules_act_as_documented():
     assert 150 < len(deleted.split()) < 250
 
 
+def test_neighbour_rule_replaces_words_from_their_own_neighbour_list_only():
+    from edgekit.distill.augment import augment_texts, parse_augment
+    from edgekit.errors import EdgekitError
+
+    near = {"rose": ["risen", "fell"], "profit": ["earnings"], "shares": ["stock", "stocks"]}
+    cfg = parse_augment("neighbour=1.0", 4, seed=1)
+    assert cfg.needs_neighbours and not parse_augment("tang", 4).needs_neighbours
+    aug = augment_texts(SENTENCES, cfg, near)
+    assert aug.texts == augment_texts(SENTENCES, cfg, near).texts  # deterministic
+    synthetic = list(zip(aug.texts[aug.num_original:], aug.source[aug.num_original:]))
+    assert synthetic  # "rose", "profit", "shares" occur: sentences 0, 2 and 3 can change
+    for text, src in synthetic:
+        orig = SENTENCES[src].split()
+        new = text.split()
+        assert len(new) == len(orig)
+        for a, b in zip(orig, new):  # p = 1: every word with neighbours is replaced by one of them
+            assert b in near[a.lower()] if a.lower() in near else b == a
+    assert {s for _, s in synthetic} == {0, 2, 3}  # sentence 1 has no word with neighbours: nothing to make
+    with pytest.raises(EdgekitError, match="neighbour"):
+        augment_texts(SENTENCES, cfg)  # the rule needs the map
+
+
+def test_word_neighbours_rank_whole_word_tokens_by_cosine():
+    from edgekit.distill.neighbours import word_neighbours
+
+    vocab = ["[PAD]", "[UNK]", "up", "rise", "##s", "down", "fall", ",", "[unused0]"]
+    table = np.array([[0, 0], [0, 0],
+                      [1.0, 0.1],   # up
+                      [0.9, 0.2],   # rise: nearest to up
+                      [1.0, 0.1],   # ##s: a piece, never a neighbour (identical to "up")
+                      [-1.0, 0.1],  # down
+                      [-0.9, 0.3],  # fall
+                      [0.95, 0.1],  # ",": no letter or digit, never a neighbour
+                      [1.0, 0.1]])  # [unused0]: never a neighbour
+    near = word_neighbours(["Up", "rise", "Down", "unknownword", "##s", ","], vocab, table, k=2)
+    assert set(near) == {"up", "rise", "down"}  # lower-cased; only whole-word tokens are looked up
+    assert near["up"] == ["rise", "fall"]  # itself excluded; then by cosine
+    assert near["down"] == ["fall", "rise"]
+    assert near["rise"][0] == "up"
+
+
 def test_bad_augmentation_specs_are_user_errors():
     from edgekit.distill.augment import parse_augment
     from edgekit.errors import EdgekitError

@@ -30,17 +30,20 @@ def test_distill_cli_end_to_end_bilstm_with_augmentation(tiny_teacher_dir, tmp_p
     unlabelled.write_text(f"Quarterly sales at Foo Oyj rose sharply.\n  {test_sentence.upper()}  \n\n"
                           "Quarterly sales at Foo Oyj rose sharply.\nBar Corp cut its outlook.\n")
     r = _cli(["distill", "--teacher", str(tiny_teacher_dir), "--student", SMALL_BILSTM,
-              "--loss", "hard,kl,similarity=0.5,hidden_mse=2", "-T", "2", "--alpha", "0.7", "--augment", "tang",
+              "--loss", "hard,kl,similarity=0.5,hidden_mse=2", "-T", "2", "--alpha", "0.7",
+              "--augment", "mask=0.1,swap=0.05,neighbour=0.1,ngram=0.25",
               "--augment-multiplier", "2", "--epochs", "2",
               "--unlabelled", str(unlabelled), "--schedule", "linear",
               "--cache-dir", str(tmp_path / "cache"), "--out", str(out), "--result-json", str(tmp_path / "r.json")])
     assert r.exit_code == 0, r.output
+    assert "words have teacher-space neighbours" in r.output  # the neighbour rule got its map
     metrics = json.loads((out / "metrics.json").read_text())
     ts = metrics["transfer_set"]
     assert ts["unlabelled"] == {"source": str(unlabelled.resolve()), "read": 4, "dropped_in_split": 1,
                                 "dropped_repeats": 1, "kept": 2}
     assert ts["original"] == len(default_splits.train) and ts["size"] > 1.5 * (ts["original"] + 2)
     assert sum(ts["teacher_labelled_counts"]) == ts["size"] - ts["original"]  # teacher labels them
+    assert ts["augment"]["rules"] == {"mask": 0.1, "swap": 0.05, "neighbour": 0.1, "ngram": 0.25}
     assert metrics["train_config"]["schedule"] == "linear"
     assert metrics["loss"]["weights"] == {"hard": pytest.approx(0.3), "kl": 0.7, "similarity": 0.5, "hidden_mse": 2}
     assert metrics["loss"]["layer_map"] == [[0, 1]]  # the BiLSTM's token states ↔ the 2-layer teacher's last

@@ -46,7 +46,8 @@ def distill_options(fn: Callable) -> Callable:
                           "layer 0 ↔ the teacher's last)."),
         click.option("--augment", default="none", show_default=True,
                      help="Transfer-set augmentation: none, tang (mask=0.1,swap=0.1,ngram=0.25) or explicit "
-                          "rules like mask=0.1,ngram=0.25,swap=0.1,delete=0.05."),
+                          "rules like mask=0.1,ngram=0.25,swap=0.1,delete=0.05; neighbour=0.1 replaces a word "
+                          "with one of its 8 nearest words in the teacher's token space."),
         click.option("--augment-multiplier", default=1, show_default=True, type=int,
                      help="Transfer set size as a multiple of the training split (synthetic sentences are "
                           "labelled by the teacher)."),

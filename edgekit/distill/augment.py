@@ -9,6 +9,11 @@ word-level (each word gets at most one, drawn in this order with its probability
                and the original vocabulary's word lists (a swap keeps every word and nearly all of
                the sentiment cues of a financial sentence)
     ``delete`` drop the word (EDA-style random deletion; not in the preset)
+    ``neighbour`` replace the word with one of its nearest words in the teacher's token space
+               (:mod:`edgekit.distill.neighbours`; TinyBERT's embedding-neighbour replacement, and the
+               closest offline relative of Tang et al.'s synonym replacement). Applies to words that
+               are one whole WordPiece token; neighbours may be antonyms ("strong" ↔ "weak") — the
+               teacher labels the new sentence, so such a pair teaches the student what flips it.
 sentence-level
     ``ngram``  with probability p, keep only a random window of n words, n uniform in 1..5 (p 0.25)
 
@@ -23,7 +28,7 @@ as ``source_label`` for analysis — it is not used for training.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -32,25 +37,36 @@ from ..errors import EdgekitError
 MASK_TOKEN = "[MASK]"
 NGRAM_MAX = 5
 TANG_PRESET = {"mask": 0.1, "swap": 0.1, "ngram": 0.25}
+# rules that need the teacher's word-neighbour map (built by the distillation job)
+NEEDS_NEIGHBOURS = frozenset({"neighbour"})
+
+Neighbours = Mapping[str, Sequence[str]]  # lower-cased word → its nearest words, nearest first
 
 
-def _mask(words: list[str], i: int, rng: np.random.Generator) -> None:
+def _mask(words: list[str], i: int, rng: np.random.Generator, neighbours: Neighbours) -> None:
     words[i] = MASK_TOKEN
 
 
-def _swap(words: list[str], i: int, rng: np.random.Generator) -> None:
+def _swap(words: list[str], i: int, rng: np.random.Generator, neighbours: Neighbours) -> None:
     if i + 1 < len(words):
         words[i], words[i + 1] = words[i + 1], words[i]
 
 
-def _delete(words: list[str], i: int, rng: np.random.Generator) -> None:
+def _delete(words: list[str], i: int, rng: np.random.Generator, neighbours: Neighbours) -> None:
     words[i] = None  # type: ignore[call-overload]  # removed after the pass
 
 
-WORD_RULES: dict[str, Callable[[list[str], int, np.random.Generator], None]] = {
+def _neighbour(words: list[str], i: int, rng: np.random.Generator, neighbours: Neighbours) -> None:
+    near = neighbours.get(words[i].lower())
+    if near:
+        words[i] = near[int(rng.integers(len(near)))]
+
+
+WORD_RULES: dict[str, Callable[[list[str], int, np.random.Generator, Neighbours], None]] = {
     "mask": _mask,
     "swap": _swap,
     "delete": _delete,
+    "neighbour": _neighbour,
 }
 
 
@@ -78,6 +94,10 @@ class AugmentConfig:
     @property
     def enabled(self) -> bool:
         return self.multiplier > 1 and bool(self.rules)
+
+    @property
+    def needs_neighbours(self) -> bool:
+        return self.enabled and any(n in NEEDS_NEIGHBOURS and p > 0 for n, p in self.rules)
 
 
 def parse_augment(text: str | None, multiplier: int = 1, seed: int = 0) -> AugmentConfig:
@@ -107,7 +127,8 @@ def parse_augment(text: str | None, multiplier: int = 1, seed: int = 0) -> Augme
     return AugmentConfig(rules=tuple(rules.items()), multiplier=max(1, multiplier), seed=seed)
 
 
-def augment_sentence(text: str, config: AugmentConfig, rng: np.random.Generator) -> str:
+def augment_sentence(text: str, config: AugmentConfig, rng: np.random.Generator,
+                     neighbours: Neighbours | None = None) -> str:
     words: list = text.split()
     word_rules = [(n, p) for n, p in config.rules if n in WORD_RULES]
     i = 0
@@ -117,7 +138,7 @@ def augment_sentence(text: str, config: AugmentConfig, rng: np.random.Generator)
         for name, p in word_rules:
             acc += p
             if x < acc:
-                WORD_RULES[name](words, i, rng)
+                WORD_RULES[name](words, i, rng, neighbours or {})
                 if name == "swap":
                     i += 1  # the swapped neighbour is not perturbed again
                 break
@@ -144,8 +165,10 @@ class AugmentedSet:
         return np.asarray(original_label_ids)[self.source]
 
 
-def augment_texts(texts: list[str], config: AugmentConfig) -> AugmentedSet:
+def augment_texts(texts: list[str], config: AugmentConfig, neighbours: Neighbours | None = None) -> AugmentedSet:
     """Originals plus up to ``(multiplier − 1) × len(texts)`` distinct synthetic sentences."""
+    if config.needs_neighbours and neighbours is None:
+        raise EdgekitError("the neighbour augmentation rule needs the teacher's word-neighbour map")
     out = list(texts)
     source = list(range(len(texts)))
     if config.enabled:
@@ -157,7 +180,7 @@ def augment_texts(texts: list[str], config: AugmentConfig) -> AugmentedSet:
                 if made == per_source:
                     break
                 rng = np.random.default_rng([config.seed, i, attempt])
-                new = augment_sentence(text, config, rng)
+                new = augment_sentence(text, config, rng, neighbours)
                 if not new or new in seen:
                     continue
                 seen.add(new)

@@ -132,7 +132,9 @@ def distill(
         log(f"unlabelled sentences: {len(extra.texts)} of {extra.read} kept ({extra.dropped_in_split} in the split, "
             f"{extra.dropped_repeats} repeats dropped)")
     aug_cfg = parse_augment(settings.augment, settings.augment_multiplier, settings.augment_seed)
-    aug = augment_texts(splits.train.texts + (extra.texts if extra else []), aug_cfg)
+    sources = splits.train.texts + (extra.texts if extra else [])
+    aug = augment_texts(sources, aug_cfg, _neighbours(sources, teacher, settings.cache_dir, log)
+                        if aug_cfg.needs_neighbours else None)
     num_gold = len(splits.train.texts)  # the rest (unlabelled, synthetic) take the teacher's argmax
     enc = {"train": encode_texts(teacher.tokenizer, aug.texts, max_length),
            "validation": encode_texts(teacher.tokenizer, splits.validation.texts, max_length),
@@ -226,6 +228,17 @@ def _check_layer_map(layer_map, student_layers: int, teacher_layers: int) -> Non
         bad = sorted({pair[side] for pair in layer_map if not 0 <= pair[side] < k})
         if bad:
             raise EdgekitError(f"layer map names {name} layers {bad}; the {name} has 0..{k - 1}")
+
+
+def _neighbours(texts: list[str], teacher, cache_dir, log) -> dict[str, list[str]]:
+    """The ``neighbour`` augmentation rule's map for the words of ``texts``, in the teacher's token space."""
+    from .embedding_init import cached_context_table
+    from .neighbours import word_neighbours
+
+    table = cached_context_table(teacher, cache_dir, log)
+    near = word_neighbours((w for t in texts for w in t.split()), teacher.tokenizer.vocab, table)
+    log(f"augmentation: {len(near):,} words have teacher-space neighbours")
+    return near
 
 
 def _init_student_embeddings(student, teacher, spec, cache_dir, log) -> None:
