@@ -94,12 +94,7 @@ _REQUANTIZED_OPS = ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D")
 
 def requantization_scales(model: bytes) -> list[tuple[int, str, float]]:
     """``(subgraph, output name, requantization scale)`` of every int8 fully-connected / convolution op."""
-    from tensorflow.lite.python import schema_py_generated as schema
-    from tensorflow.lite.tools import flatbuffer_utils
-
-    m = flatbuffer_utils.convert_bytearray_to_object(bytearray(model))
-    return [(g, t.name.decode() if isinstance(t.name, bytes) else str(t.name), ratio)
-            for g, _, t, ratio in _requantized_outputs(m, schema)]
+    return [(g, t.name, ratio) for g, t, ratio in _requantized_outputs(read_tflite(model))]
 
 
 def within_xnnpack_requantization(model: bytes) -> bytes:
@@ -109,36 +104,29 @@ def within_xnnpack_requantization(model: bytes) -> bytes:
     long bucket read a state that is 0 for every calibration sentence, so its recurrent matmul gets a
     tiny output range. The wider scale (zero point kept) loses nothing the calibration measured — those
     values are a fraction of the consumer's own step — and clips less on inputs longer than any seen.
+    A file within the limit is returned as it is.
     """
-    from tensorflow.lite.python import schema_py_generated as schema
+    over = [(g, t, ratio) for g, t, ratio in _requantized_outputs(read_tflite(model)) if ratio >= _WIDENED_TO]
+    if not over:
+        return model
     from tensorflow.lite.tools import flatbuffer_utils
 
     m = flatbuffer_utils.convert_bytearray_to_object(bytearray(model))
-    changed = False
-    for _, out_scale, t, ratio in _requantized_outputs(m, schema):
-        if ratio >= _WIDENED_TO:
-            t.quantization.scale = np.asarray([out_scale * ratio / _WIDENED_TO], np.float32)
-            changed = True
-    return bytes(flatbuffer_utils.convert_object_to_bytearray(m)) if changed else model
+    for g, t, ratio in over:
+        m.subgraphs[g].tensors[t.index].quantization.scale = np.asarray([t.scales[0] * ratio / _WIDENED_TO],
+                                                                        np.float32)
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(m))
 
 
-def _requantized_outputs(m, schema):
-    wanted = {getattr(schema.BuiltinOperator, n) for n in _REQUANTIZED_OPS}
-    for g, sg in enumerate(m.subgraphs):
-        for op in sg.operators:
-            c = m.operatorCodes[op.opcodeIndex]
-            if max(c.builtinCode, c.deprecatedBuiltinCode) not in wanted or len(op.inputs) < 2:
+def _requantized_outputs(info):
+    """``(subgraph, output TensorInfo, requantization scale)`` of the int8 ops XNNPACK requantizes."""
+    for sg in info.subgraphs:
+        for op in sg.ops:
+            if op.opcode not in _REQUANTIZED_OPS or len(op.inputs) < 2 or not op.outputs:
                 continue
             x, w, y = (sg.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
-            if y.type != schema.TensorType.INT8 or not all(_scale(t) is not None for t in (x, w, y)):
-                continue
-            out_scale = float(_scale(y)[0])
-            yield g, out_scale, y, float(_scale(x)[0] * np.max(_scale(w)) / out_scale)
-
-
-def _scale(t):
-    q = t.quantization
-    return None if q is None or q.scale is None or len(q.scale) == 0 else np.asarray(q.scale, np.float64)
+            if y.dtype == "int8" and x.scales and w.scales and y.scales:
+                yield sg.index, y, x.scales[0] * max(w.scales) / y.scales[0]
 
 
 def symmetric_int16(model: bytes) -> bytes:
@@ -385,11 +373,11 @@ def full_integer(job, activations: str) -> bytes:
 
     if job.fallback == "auto" and job.evaluate is not None:
         model = _search(job, calibrated, activations, denylist, all_names, n_sub, model, report, repairs)
-    widened = [name for _, name, r in requantization_scales(model) if abs(r / _WIDENED_TO - 1) < 1e-4]
-    if widened:
-        report["xnnpack_widened_outputs"] = len(widened)
-        job.log(f"    {activations}: {len(widened)} output scales widened to XNNPACK's requantization limit")
     info = read_tflite(model)
+    widened = sum(abs(r / _WIDENED_TO - 1) < 1e-4 for *_, r in _requantized_outputs(info))
+    if widened:
+        report["xnnpack_widened_outputs"] = widened
+        job.log(f"    {activations}: {widened} output scales widened to XNNPACK's requantization limit")
     report["float_ops"] = info.float_ops()
     job.report.update(report)
     return model
