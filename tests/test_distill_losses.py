@@ -122,6 +122,11 @@ def test_alpha_is_the_soft_weight_and_recipe_sums_weighted_terms():
     expected = 0.75 * math.log(2) + 0.25 * 4 * 0.1308121
     np.testing.assert_allclose(_np(recipe.per_example({"logits": logits}, batch)), [expected], rtol=1e-5)
     assert recipe.teacher_needs == {"logits"} and recipe.student_needs == {"logits"}
+    hinted = make_recipe("hard,hidden_mse", alpha=0.5, temperature=3.0)
+    assert hinted.teacher_layers == []  # no map yet: the student decides it
+    mapped = hinted.with_layer_map([(0, 1), (1, "3")])
+    assert mapped.teacher_layers == [1, 3] and mapped.context.layer_map == ((0, 1), (1, 3))
+    assert mapped.weights == hinted.weights and mapped.context.temperature == 3.0
 
 
 @pytest.mark.parametrize("text,alpha", [("nope", 0.5), ("hard,hard", 0.5), ("hard,kl", 1.5), ("kl=x", 0.5), ("", 0.5)])

@@ -114,16 +114,16 @@ def distill(
     cfg = settings.train
     max_length = cfg.max_length or teacher.max_length
     spec = parse_student(settings.student)
-    needs = make_recipe(settings.loss, settings.alpha, settings.temperature).student_needs
+    recipe = make_recipe(settings.loss, settings.alpha, settings.temperature)
+    needs = recipe.student_needs
     check_features(spec.family, needs)
     keras.utils.set_random_seed(cfg.seed)
     student = build_student(spec, teacher.model, len(labels), len(teacher.tokenizer.vocab))
-    layer_map: list[tuple[int, int]] = []
     if "hidden" in needs:
         n_teacher = teacher.model.backbone.num_layers
         layer_map = settings.layer_map or student.default_layer_map(n_teacher)
         _check_layer_map(layer_map, student.num_layers, n_teacher)
-    recipe = make_recipe(settings.loss, settings.alpha, settings.temperature, layer_map)
+        recipe = recipe.with_layer_map(layer_map)
     _init_student_embeddings(student, teacher, spec, settings.cache_dir, log)
 
     # transfer set: the training split (+ unlabelled in-domain sentences) (+ augmentation); teacher outputs cached

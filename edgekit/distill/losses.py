@@ -44,7 +44,7 @@ weight 1; feature terms default to weight 1 and are added on top.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from ..errors import EdgekitError
@@ -190,6 +190,10 @@ class LossRecipe:
     @property
     def teacher_layers(self) -> list[int]:
         return sorted({t for _, t in self.context.layer_map}) if "hidden" in self.teacher_needs else []
+
+    def with_layer_map(self, layer_map: list[tuple[int, int]] | tuple) -> "LossRecipe":
+        """The same terms and temperature with a student→teacher layer map (known once the student is built)."""
+        return replace(self, context=replace(self.context, layer_map=tuple((int(s), int(t)) for s, t in layer_map)))
 
     def per_example(self, outputs: dict, batch: dict):
         total = None
