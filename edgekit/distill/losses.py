@@ -253,8 +253,7 @@ def make_recipe(text: str, alpha: float = 0.5, temperature: float = 1.0,
                 layer_map: list[tuple[int, int]] | tuple = ()) -> LossRecipe:
     if temperature <= 0:
         raise EdgekitError(f"temperature must be > 0, got {temperature}")
-    return LossRecipe(parse_loss_weights(text, alpha),
-                      LossContext(float(temperature), tuple((int(s), int(t)) for s, t in layer_map)))
+    return LossRecipe(parse_loss_weights(text, alpha), LossContext(float(temperature))).with_layer_map(layer_map)
 
 
 def parse_layer_map(text: str | None) -> list[tuple[int, int]] | None:
