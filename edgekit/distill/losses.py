@@ -249,11 +249,11 @@ def parse_loss_weights(text: str, alpha: float) -> tuple[tuple[str, float], ...]
     return tuple(out)
 
 
-def make_recipe(text: str, alpha: float = 0.5, temperature: float = 1.0,
-                layer_map: list[tuple[int, int]] | tuple = ()) -> LossRecipe:
+def make_recipe(text: str, alpha: float = 0.5, temperature: float = 1.0) -> LossRecipe:
+    """The weighted terms of ``text`` at ``temperature``; a layer map is added by :meth:`LossRecipe.with_layer_map`."""
     if temperature <= 0:
         raise EdgekitError(f"temperature must be > 0, got {temperature}")
-    return LossRecipe(parse_loss_weights(text, alpha), LossContext(float(temperature))).with_layer_map(layer_map)
+    return LossRecipe(parse_loss_weights(text, alpha), LossContext(float(temperature)))
 
 
 def parse_layer_map(text: str | None) -> list[tuple[int, int]] | None:
