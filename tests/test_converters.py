@@ -41,6 +41,10 @@ def tiny_bundle(tmp_path_factory, tiny_teacher_dir, default_splits):
 @pytest.fixture(scope="session")
 def bilstm_dir(tmp_path_factory, default_splits, tokenizer, vocab_path):
     """A small BiLSTM student trained for a few epochs on the default data (the real family)."""
+    return _train_bilstm(tmp_path_factory.mktemp("models") / "tiny-bilstm", default_splits, tokenizer)
+
+
+def _train_bilstm(out: Path, default_splits, tokenizer, **overrides) -> Path:
     from edgekit.models.modeldir import save_model_dir
     from edgekit.models.registry import get_family
     from edgekit.train.encode import encode_texts
@@ -49,7 +53,7 @@ def bilstm_dir(tmp_path_factory, default_splits, tokenizer, vocab_path):
     family = get_family("bilstm")
     labels = default_splits.train.labels
     config = {"vocabulary_size": len(tokenizer.vocab), "embedding_dim": 32, "lstm_units": 32, "dropout": 0.1,
-              "num_classes": len(labels)}
+              "num_classes": len(labels), **overrides}
     model = family.build(config)
 
     def enc(ds):
@@ -59,7 +63,6 @@ def bilstm_dir(tmp_path_factory, default_splits, tokenizer, vocab_path):
     (tr, ytr), (va, yva) = enc(default_splits.train), enc(default_splits.validation)
     fit(model, tr, ytr, va, yva, labels, TrainConfig(epochs=4, learning_rate=5e-3, batch_size=32, patience=6),
         log=lambda m: None, progress=False)
-    out = tmp_path_factory.mktemp("models") / "tiny-bilstm"
     save_model_dir(out, model=model, family="bilstm", config=config, labels=labels, vocab=tokenizer.vocab,
                    tokenizer_settings=tokenizer.settings, max_length=64,
                    extra_meta={"data": {"dataset": default_splits.info.get("dataset"),
@@ -289,6 +292,21 @@ def test_bilstm_every_mode_has_fixed_signatures_and_passes_parity(bilstm_bundle,
 
     hist = read_tflite(out / e["file"]).op_histogram()
     assert "WHILE" not in hist  # unrolled: no loop in any mode
+
+
+def test_max_pooled_bilstm_converts_to_full_int8_with_parity(tmp_path, default_splits, tokenizer):
+    # the pooled readout returns every step's states: the unrolled backward sequence must survive conversion
+    model_dir = _train_bilstm(tmp_path / "pooled-bilstm", default_splits, tokenizer, pooling="max")
+    out = tmp_path / "bundle"
+    manifest = _convert(model_dir, out, default_splits, modes=["fp32", "int8"], buckets=[16, 32],
+                        thresholds={"int8": {"min_argmax_agreement": 0.95, "max_macro_f1_drop": 0.05}})
+    from edgekit.converters.tflite_file import read_tflite
+
+    for mode in ("fp32", "int8"):
+        e = manifest["modes"][mode]
+        _check_fixed_signatures(out / e["file"], [16, 32])
+        assert e["parity"]["passed"] and "WHILE" not in read_tflite(out / e["file"]).op_histogram()
+    assert manifest["modes"]["fp32"]["parity"]["max_abs_logit_error"] < 1e-4
 
 
 def test_bilstm_bundle_says_weights_are_per_bucket(bilstm_bundle):

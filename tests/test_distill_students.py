@@ -22,14 +22,19 @@ def test_bilstm_reference_architecture_has_2_151_811_parameters():
     assert model.count_params() == bilstm_param_count(30522, 64, 128, 3) == 2_151_811
     assert 30522 * 64 + 2 * 4 * (128 * 192 + 128) + 257 * 3 == 2_151_811
     assert BILSTM.config_of(model) == {"vocabulary_size": 30522, "embedding_dim": 64, "lstm_units": 128,
-                                       "dropout": 0.5, "num_classes": 3}
+                                       "dropout": 0.5, "num_classes": 3, "pooling": "final"}
+    pooled = BILSTM.build({"vocabulary_size": 30522, "num_classes": 3, "pooling": "max"})
+    assert pooled.count_params() == 2_151_811 and BILSTM.config_of(pooled)["pooling"] == "max"
 
 
-def test_bilstm_fixed_length_twin_shares_weights_and_padding_does_not_change_logits():
+@pytest.mark.parametrize("pooling", ["final", "max", "mean"])
+def test_bilstm_fixed_length_twin_shares_weights_and_padding_does_not_change_logits(pooling):
+    # for the pooled readouts this also holds Keras's unrolled backward sequence to the loop's (Bidirectional's
+    # zeroing of padded steps used the mask in the wrong time order there and zeroed real steps)
     from edgekit.models.registry import get_family
 
     fam = get_family("bilstm")
-    cfg = {"vocabulary_size": 6000, "embedding_dim": 8, "lstm_units": 6, "num_classes": 3}
+    cfg = {"vocabulary_size": 6000, "embedding_dim": 8, "lstm_units": 6, "num_classes": 3, "pooling": pooling}
     model = fam.build(cfg)
     fixed = fam.build(fam.config_of(model), sequence_length=12)
     fixed.set_weights(model.get_weights())  # identical layout
@@ -60,8 +65,9 @@ def test_student_spec_parsing_and_errors():
     assert parse_student("bert:layers=2,4,5").options == {"layers": [2, 4, 5]}
     assert parse_student("bert:layers=3,strategy=last").options == {"layers": 3, "strategy": "last"}
     assert parse_student("bilstm:lstm_units=64").options == {"lstm_units": 64}
+    assert parse_student("bilstm:pooling=max").options == {"pooling": "max"}
     for bad in ("gpt", "bert:depth=3", "bert:layers=2,4,strategy=skip", "bilstm:layers=2", "bert:layers=x",
-                "bilstm:embedding_init=glove", "bilstm:embedding_trainable=2"):
+                "bilstm:embedding_init=glove", "bilstm:embedding_trainable=2", "bilstm:pooling=attention"):
         with pytest.raises(EdgekitError):
             parse_student(bad)
 
@@ -140,6 +146,34 @@ def test_bilstm_feature_forward_exposes_its_final_states_and_trains_the_model():
         feature_forward(model, "bilstm", {"embeddings"})
     with pytest.raises(EdgekitError, match="teacher's width"):
         feature_forward(model, "bilstm", {"hidden"})
+
+
+@pytest.mark.parametrize("pooling", ["max", "mean"])
+def test_bilstm_pooling_reads_the_real_tokens_states(pooling):
+    import keras
+
+    from edgekit.distill.features import feature_forward
+    from edgekit.models.bilstm import BILSTM
+
+    model = BILSTM.build({"vocabulary_size": 6000, "embedding_dim": 8, "lstm_units": 6, "num_classes": 3,
+                          "pooling": pooling})
+    x = _inputs(np.random.default_rng(5))
+    mask = x["padding_mask"].astype(bool)
+    # reference: a sequence-returning Bidirectional LSTM with the model's weights, pooled in numpy
+    reference = keras.layers.Bidirectional(keras.layers.LSTM(6, return_sequences=True))
+    embedded = model.get_layer("embedding")(x["token_ids"])
+    reference(embedded, mask=mask)
+    reference.set_weights(model.get_layer("bilstm").get_weights())
+    states = reference(embedded, mask=mask).numpy()
+    expected = np.stack([getattr(np, pooling)(s[m], axis=0) for s, m in zip(states, mask)])
+    pooled = keras.Model(model.inputs, model.get_layer("pooling").output)(x).numpy()
+    np.testing.assert_allclose(pooled, expected, atol=1e-6)
+    dense = model.get_layer("logits")
+    np.testing.assert_allclose(model(x, training=False).numpy(),
+                               expected @ dense.kernel.numpy() + dense.bias.numpy(), atol=1e-5)
+    out = feature_forward(model, "bilstm", {"sentence"})(x, training=False)  # what distillation trains
+    np.testing.assert_allclose(out["sentence"].numpy(), expected, atol=1e-6)
+    np.testing.assert_allclose(out["logits"].numpy(), model(x, training=False).numpy(), atol=1e-6)
 
 
 def test_bilstm_token_states_are_its_bidirectional_sequence_in_one_recurrence():

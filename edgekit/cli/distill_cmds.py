@@ -29,7 +29,8 @@ def distill_options(fn: Callable) -> Callable:
         click.option("--teacher", "teacher_dir", required=True, type=click.Path(file_okay=False),
                      help="Teacher model directory (from 'edgekit train teacher')."),
         click.option("--student", default="bilstm", show_default=True,
-                     help="bilstm[:embedding_dim=64,lstm_units=128,dropout=0.5,embedding_init=context|pca|random,"
+                     help="bilstm[:embedding_dim=64,lstm_units=128,dropout=0.5,pooling=final|max|mean,"
+                          "embedding_init=context|pca|random,"
                           "embedding_trainable=1|0] or "
                           "bert[:layers=3,strategy=first|last|skip|truncate] or bert:layers=2,4,5 (explicit "
                           "0-based teacher layers)."),

@@ -2,8 +2,9 @@
 
 A student spec is what the user writes after ``--student``:
 
-``bilstm`` / ``bilstm:embedding_dim=64,lstm_units=128,dropout=0.5,embedding_init=context|pca|random``
-    the BiLSTM family (:mod:`edgekit.models.bilstm`) over the teacher's vocabulary; how its embedding
+``bilstm`` / ``bilstm:embedding_dim=64,lstm_units=128,dropout=0.5,pooling=final|max|mean,embedding_init=context|pca|random``
+    the BiLSTM family (:mod:`edgekit.models.bilstm`) over the teacher's vocabulary; ``pooling`` is how the
+    per-token states become the sentence vector (default ``final``, the reference study's); how its embedding
     starts is :mod:`edgekit.distill.embedding_init` (default ``context``: every vocabulary token through
     the teacher, projected to 64 dims); ``embedding_trainable=0`` freezes it.
 ``bert:layers=3,strategy=skip`` / ``bert:layers=2,4,5`` / ``bert:layers=3,strategy=truncate``
@@ -121,12 +122,14 @@ def parse_student(text: str) -> StudentSpec:
             raise EdgekitError(f"layers must be a count or a list, got {layers!r}")
         unknown = set(options) - {"layers", "strategy", "copy_head"}
     else:
-        from ..models.bilstm import DEFAULTS
+        from ..models.bilstm import DEFAULTS, POOLINGS
 
         from .embedding_init import DEFAULT_INIT, check_embedding_init
 
         unknown = set(options) - (set(DEFAULTS) - {"vocabulary_size", "num_classes"}) - BILSTM_INIT_OPTIONS
         check_embedding_init(options.get("embedding_init", DEFAULT_INIT))
+        if options.get("pooling", "final") not in POOLINGS:
+            raise EdgekitError(f"unknown BiLSTM pooling {options['pooling']!r}; known: {', '.join(POOLINGS)}")
         if options.get("embedding_trainable", 1) not in (0, 1):
             raise EdgekitError(f"embedding_trainable must be 0 or 1, got {options['embedding_trainable']!r}")
     if unknown:

@@ -15,6 +15,10 @@ Inputs are the family contract's dict (``token_ids``, ``padding_mask``, ``segmen
 ``[batch, length]``). ``padding_mask`` masks the recurrence (padded steps keep the state, so the
 logits do not depend on how much padding a batch carries); ``segment_ids`` is accepted and unused.
 
+``pooling`` chooses the sentence vector the dense layer reads: ``final`` (default, the reference
+study's) the last state of each direction; ``max`` / ``mean`` the per-token states of both
+directions pooled over the real tokens (the LSTM then returns sequences; no extra parameters).
+
 ``build(config)`` gives the training model (any length; Keras 3 turns the LSTM into a WHILE loop).
 ``build(config, sequence_length=L)`` gives the same architecture at a fixed length with
 ``LSTM(unroll=True)``: no loop, so it converts to TFLite in every mode including full int8
@@ -33,7 +37,59 @@ DEFAULTS: dict[str, Any] = {
     "lstm_units": 128,
     "dropout": 0.5,
     "num_classes": 3,
+    "pooling": "final",
 }
+
+
+def _masked_max(states, keep):
+    """Max over the real tokens. LSTM outputs lie in (-1, 1), so -1 at padded steps never wins and keeps
+    the tensor's range (and a full-int8 file's scale) what it is at real steps."""
+    import keras
+
+    return keras.ops.max(keras.ops.where(keras.ops.expand_dims(keep, -1), states, -1.0), axis=1)
+
+
+def _masked_mean(states, keep):
+    import keras
+
+    weights = keras.ops.expand_dims(keras.ops.cast(keep, states.dtype), -1)
+    return keras.ops.sum(states * weights, axis=1) / keras.ops.maximum(keras.ops.sum(weights, axis=1), 1.0)
+
+
+# How the per-token states become the sentence vector. "final" (the reference study's readout) is the
+# Bidirectional layer's own output, the last state of each direction; the others pool the per-token states
+# of both directions over the real tokens. Same parameters either way.
+SEQUENCE_POOLINGS = {"max": _masked_max, "mean": _masked_mean}
+POOLINGS = ("final", *SEQUENCE_POOLINGS)
+
+
+def pool_states(states, keep, pooling: str):
+    """``states`` [B, L, 2·units] (both directions, time-aligned), ``keep`` bool [B, L] → [B, 2·units]."""
+    return SEQUENCE_POOLINGS[pooling](states, keep)
+
+
+def _pooling_layer(mode: str):
+    """A named, weightless layer (so ``config_of`` can read the pooling back from a built model)."""
+    import keras
+
+    class SequencePooling(keras.layers.Layer):
+        def __init__(self, mode: str, **kwargs):
+            super().__init__(**kwargs)
+            self.mode = mode
+
+        def call(self, states, keep, mask=None):  # ``keep`` is the padding mask; the Keras mask stops here
+            return pool_states(states, keep, self.mode)
+
+        def compute_mask(self, inputs, mask=None):
+            return None
+
+        def compute_output_shape(self, states_shape, keep_shape=None):
+            return (states_shape[0], states_shape[-1])
+
+        def get_config(self):
+            return {**super().get_config(), "mode": self.mode}
+
+    return SequencePooling(mode, name="pooling")
 
 
 def bilstm_param_count(vocabulary_size: int, embedding_dim: int, lstm_units: int, num_classes: int) -> int:
@@ -56,8 +112,20 @@ class BiLSTMFamily:
         x = keras.layers.Embedding(int(c["vocabulary_size"]), int(c["embedding_dim"]), name="embedding")(
             inputs["token_ids"])
         x = keras.layers.Dropout(float(c["dropout"]), name="embedding_dropout")(x)
-        lstm = keras.layers.LSTM(int(c["lstm_units"]), unroll=sequence_length is not None, name="lstm")
-        x = keras.layers.Bidirectional(lstm, merge_mode="concat", name="bilstm")(x, mask=mask)
+        pooling = str(c["pooling"])
+        if pooling not in POOLINGS:
+            raise ValueError(f"unknown BiLSTM pooling {pooling!r}; known: {', '.join(POOLINGS)}")
+        lstm = keras.layers.LSTM(int(c["lstm_units"]), unroll=sequence_length is not None,
+                                 return_sequences=pooling != "final", name="lstm")
+        bilstm = keras.layers.Bidirectional(lstm, merge_mode="concat", name="bilstm")
+        for direction in (bilstm.forward_layer, bilstm.backward_layer):
+            # Bidirectional forces zeros at padded steps of returned sequences; Keras's unrolled loop applies
+            # that with the mask in the wrong time order for the backward direction (zeroing real steps). The
+            # pooling masks padded steps itself, so the zeroing is not needed.
+            direction.zero_output_for_mask = False
+        x = bilstm(x, mask=mask)
+        if pooling != "final":
+            x = _pooling_layer(pooling)(x, mask)
         x = keras.layers.Dropout(float(c["dropout"]), name="output_dropout")(x)
         logits = keras.layers.Dense(int(c["num_classes"]), name="logits")(x)
         model = keras.Model(inputs=inputs, outputs=logits, name="bilstm_classifier")
@@ -73,6 +141,7 @@ class BiLSTMFamily:
             "lstm_units": int(bi.forward_layer.units),
             "dropout": float(model.get_layer("embedding_dropout").rate),
             "num_classes": int(model.get_layer("logits").units),
+            "pooling": next((layer.mode for layer in model.layers if layer.name == "pooling"), "final"),
         }
 
     def describe(self, model) -> dict[str, Any]:
