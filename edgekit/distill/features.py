@@ -77,7 +77,9 @@ def _bilstm_forward(model, wanted: set[str], teacher_width: int | None = None) -
         mask = keras.ops.not_equal(inputs["padding_mask"], 0)
         x = embed_drop(embed(inputs["token_ids"]), training=training)
         fwd, bwd = (rnn(x, mask=mask, training=training) for rnn in directions)
-        states = keras.ops.concatenate([fwd, keras.ops.flip(bwd, axis=1)], axis=-1)  # time-aligned
+        states = None  # the per-token states of both directions, time-aligned: only when something reads them
+        if hint is not None or pooling != "final":
+            states = keras.ops.concatenate([fwd, keras.ops.flip(bwd, axis=1)], axis=-1)
         if pooling == "final":
             sentence = keras.ops.concatenate([fwd[:, -1], bwd[:, -1]], axis=-1)
         else:

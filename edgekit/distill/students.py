@@ -122,14 +122,13 @@ def parse_student(text: str) -> StudentSpec:
             raise EdgekitError(f"layers must be a count or a list, got {layers!r}")
         unknown = set(options) - {"layers", "strategy", "copy_head"}
     else:
-        from ..models.bilstm import DEFAULTS, POOLINGS
+        from ..models.bilstm import DEFAULTS, check_pooling
 
         from .embedding_init import DEFAULT_INIT, check_embedding_init
 
         unknown = set(options) - (set(DEFAULTS) - {"vocabulary_size", "num_classes"}) - BILSTM_INIT_OPTIONS
         check_embedding_init(options.get("embedding_init", DEFAULT_INIT))
-        if options.get("pooling", "final") not in POOLINGS:
-            raise EdgekitError(f"unknown BiLSTM pooling {options['pooling']!r}; known: {', '.join(POOLINGS)}")
+        check_pooling(options.get("pooling", "final"))
         if options.get("embedding_trainable", 1) not in (0, 1):
             raise EdgekitError(f"embedding_trainable must be 0 or 1, got {options['embedding_trainable']!r}")
     if unknown:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import EdgekitError
 from .registry import register_family
 
 DEFAULTS: dict[str, Any] = {
@@ -61,6 +62,11 @@ def _masked_mean(states, keep):
 # of both directions over the real tokens. Same parameters either way.
 SEQUENCE_POOLINGS = {"max": _masked_max, "mean": _masked_mean}
 POOLINGS = ("final", *SEQUENCE_POOLINGS)
+
+
+def check_pooling(pooling: str) -> None:
+    if pooling not in POOLINGS:
+        raise EdgekitError(f"unknown BiLSTM pooling {pooling!r}; known: {', '.join(POOLINGS)}")
 
 
 def pool_states(states, keep, pooling: str):
@@ -113,8 +119,7 @@ class BiLSTMFamily:
             inputs["token_ids"])
         x = keras.layers.Dropout(float(c["dropout"]), name="embedding_dropout")(x)
         pooling = str(c["pooling"])
-        if pooling not in POOLINGS:
-            raise ValueError(f"unknown BiLSTM pooling {pooling!r}; known: {', '.join(POOLINGS)}")
+        check_pooling(pooling)
         lstm = keras.layers.LSTM(int(c["lstm_units"]), unroll=sequence_length is not None,
                                  return_sequences=pooling != "final", name="lstm")
         bilstm = keras.layers.Bidirectional(lstm, merge_mode="concat", name="bilstm")
