@@ -1,9 +1,10 @@
 """``edgekit bench``: the matrix bundles × modes × targets × threads, resumable, into one JSONL file.
 
 Each finished measurement is appended to the results file as one JSON line (flushed and fsynced)
-carrying a ``run_key``; a rerun skips every key already present, so a killed run resumes where it
-stopped (a half-written last line from a kill is dropped). Before anything runs, the plan is
-validated — bundles, modes, eval labels, targets — so a mistake costs seconds, not a partial matrix.
+carrying a ``run_key`` (:mod:`edgekit.runtime.records`); a rerun skips every key already present,
+so a killed run resumes where it stopped (a half-written last line from a kill is dropped). Before
+anything runs, the plan is validated — bundles, modes, eval labels, targets — so a mistake costs
+seconds, not a partial matrix.
 
 The source Keras model of each bundle (``manifest.model.source_checkpoint``) is measured on the
 local target in the same run (``mode = "keras"``), so converted/unconverted ratios sit side by side.
@@ -20,12 +21,13 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable
 
 from ..errors import EdgekitError
 from ..fsutil import sha256_file
-from .bundle import Bundle
-from .runner import load_eval
+from ..runtime.bundle import Bundle
+from ..runtime.evaldata import load_eval
+from ..runtime.records import append_record, read_records, write_records
 from .targets import Job, Target, get_target
 
 
@@ -113,39 +115,6 @@ def plan_jobs(plan: BenchPlan, log: Callable[[str], None] = print) -> list[Plann
     return out
 
 
-# ---------------------------------------------------------------------------------------- results file
-def read_results(path: str | Path) -> list[dict]:
-    """Records of a results JSONL; a torn last line (killed mid-write) is cut off the file."""
-    path = Path(path)
-    if not path.is_file():
-        return []
-    data = path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        cut = data.rfind(b"\n") + 1
-        with open(path, "r+b") as fh:
-            fh.truncate(cut)
-        data = data[:cut]
-    records = []
-    for n, line in enumerate(data.decode("utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            raise EdgekitError(f"{path}:{n}: not a JSON line (not an edgekit results file?)") from None
-    return records
-
-
-def append_record(path: str | Path, record: dict) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(record, separators=(",", ":"), default=str) + "\n"
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(line)
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
 # ---------------------------------------------------------------------------------------------- running
 def _run_keras(p: Planned, timeout: float = 7200) -> dict:
     with tempfile.TemporaryDirectory(prefix="edgekit-keras-") as tmp:
@@ -196,7 +165,7 @@ def run_bench(plan: BenchPlan, out: str | Path, log: Callable[[str], None] = pri
     """Run every planned measurement not already in ``out``; returns counts and failures."""
     out = Path(out)
     planned = plan_jobs(plan, log=log)
-    done = {r.get("run_key") for r in read_results(out)}
+    done = {r.get("run_key") for r in read_records(out)}
     todo = [p for p in planned if p.key not in done]
     skipped = len(planned) - len(todo)
     if plan.onnx and plan.data is not None:
@@ -245,18 +214,9 @@ def run_bench(plan: BenchPlan, out: str | Path, log: Callable[[str], None] = pri
 
 def prune_results(plan: BenchPlan, out: str | Path) -> int:
     """Drop records that are not part of ``plan`` (an older plan's); returns how many were dropped."""
-    from ..fsutil import atomic_write_text
-
     keys = {p.key for p in plan_jobs(plan, log=lambda m: None)}
-    records = read_results(out)
+    records = read_records(out)
     kept = [r for r in records if r.get("run_key") in keys]
     if len(kept) != len(records):
-        atomic_write_text(out, "".join(json.dumps(r, separators=(",", ":"), default=str) + "\n" for r in kept))
+        write_records(out, kept)
     return len(records) - len(kept)
-
-
-def iter_records(paths: Iterable[str | Path]) -> list[dict]:
-    records = []
-    for p in paths:
-        records.extend(read_results(p))
-    return records

@@ -20,20 +20,15 @@ from typing import Sequence
 
 import numpy as np
 
-from .. import __version__
-from ..contracts import RESULT_SCHEMA_VERSION, check_result
 from ..errors import EdgekitError
-from ..fsutil import sha256_file
-from ..metrics import classification_report, latency_stats
-from ..provenance import git_commit, utc_now
-from .device import device_info, peak_rss_mb
-from .runner import dataset_identity, load_eval
+from ..fsutil import atomic_write_text, sha256_file
+from ..runtime.buckets import pick_length
+from ..runtime.device import device_info
+from ..runtime.evaldata import dataset_identity, load_eval
+from ..runtime.measure import elapsed_ms, measure_texts
+from ..runtime.records import eval_dataset, eval_fields, process_memory, result_record
 
 MODE = "keras"
-
-
-def _ms(a: float, b: float) -> float:
-    return (b - a) * 1000.0
 
 
 def run_baseline(model_dir: str | Path, data: str | Path, buckets: Sequence[int], *, threads: int = 1,
@@ -49,10 +44,10 @@ def run_baseline(model_dir: str | Path, data: str | Path, buckets: Sequence[int]
     model_dir = Path(model_dir)
     t0 = time.perf_counter()
     loaded = load_model_dir(model_dir)
-    load_ms = _ms(t0, time.perf_counter())
+    load_ms = elapsed_ms(t0)
     model, tok, labels = loaded.model, loaded.tokenizer, loaded.labels
     ds = load_eval(data, labels, limit=limit)
-    name, split = dataset_identity(Path(data), dataset_name, split)
+    name, split = dataset_identity(data, dataset_name, split)
     # a family with a fixed sequence length (the unrolled BiLSTM) takes that length only
     fixed = None
     try:
@@ -70,64 +65,29 @@ def run_baseline(model_dir: str | Path, data: str | Path, buckets: Sequence[int]
             fns[length] = tf.function(lambda inputs: model(inputs, training=False), input_signature=[spec])
         return fns[length]
 
-    def run(length, enc):
+    def encode(text: str):
+        num_tokens = tok.count_tokens(text)
+        length = pick_length(lengths, num_tokens)
+        return length, num_tokens, (length, tok.encode(text, length))
+
+    def run(inputs) -> np.ndarray:
+        length, enc = inputs
         feeds = {"token_ids": tf.constant(np.asarray([enc.ids], np.int32)),
                  "padding_mask": tf.constant(np.asarray([enc.mask], np.int32)),
                  "segment_ids": tf.constant(np.asarray([enc.segment_ids], np.int32))}
         return fn_for(length)(feeds).numpy().reshape(-1)
 
-    tok_ms, encoded = [], []
-    for text in ds.texts:
-        a = time.perf_counter()
-        n = tok.count_tokens(text)
-        length = next((L for L in lengths if n <= L), lengths[-1])
-        enc = tok.encode(text, length)
-        tok_ms.append(_ms(a, time.perf_counter()))
-        encoded.append((length, enc))
-    a = time.perf_counter()
-    run(*encoded[0])  # first inference includes tracing: that is the Keras cold start
-    first_ms = _ms(a, time.perf_counter())
-    seen: dict[int, int] = {}
-    for i, (length, _) in enumerate(encoded):
-        seen.setdefault(length, i)
-    for length, i in seen.items():
-        for _ in range(max(1, warmup)):  # at least once: tracing must not be timed
-            run(*encoded[i])
-    infer_ms, preds, by_bucket = [], [], {}
-    for length, enc in encoded:
-        a = time.perf_counter()
-        logits = run(length, enc)
-        dt = _ms(a, time.perf_counter())
-        infer_ms.append(dt)
-        by_bucket.setdefault(length, []).append(dt)
-        preds.append(int(np.argmax(logits)))
+    # the first inference includes tracing (the Keras cold start); warm-up at least once per bucket so
+    # that no tracing is timed
+    measured = measure_texts(ds.texts, encode, run, max(1, warmup))
     weights = model_dir / WEIGHTS_NAME
-    device = device_info("local")
-    device["runtime"] = {"name": "tensorflow", "version": tf.__version__}
-    record = {
-        "schema_version": RESULT_SCHEMA_VERSION,
-        "kind": "edgekit-benchmark-result",
-        "device": device,
-        "bundle": {"path": str(model_dir), "model": bundle_model or loaded.meta.get("name") or model_dir.name,
-                   "family": loaded.family, "mode": MODE, "file": WEIGHTS_NAME, "bytes": weights.stat().st_size,
-                   "sha256": sha256_file(weights), "buckets": lengths, "source": True},
-        "threads": threads,
-        "timing_ms": {
-            "tokenization": latency_stats(tok_ms), "load": load_ms, "first_inference": first_ms,
-            "warmup_runs_per_bucket": max(1, warmup), "inference": latency_stats(infer_ms),
-            "end_to_end": latency_stats([t + i for t, i in zip(tok_ms, infer_ms)]),
-            "inference_by_bucket": {str(k): latency_stats(v) for k, v in sorted(by_bucket.items())},
-        },
-        "buckets_used": {str(k): len(v) for k, v in sorted(by_bucket.items())},
-        "quality": classification_report(ds.label_ids, preds, labels),
-        "dataset": {"name": name, "split": split, "sha256": ds.sha256, "path": str(data), "n": len(ds), "limit": limit},
-        "predictions": preds,
-        "memory": {"peak_rss_mb": peak_rss_mb(), "note": "whole process, TensorFlow included"},
-        "edgekit": {"version": __version__, "git_commit": git_commit()},
-        "timestamp": utc_now(),
-    }
-    assert not check_result(record), check_result(record)
-    return record
+    bundle = {"path": str(model_dir), "model": bundle_model or loaded.meta.get("name") or model_dir.name,
+              "family": loaded.family, "mode": MODE, "file": WEIGHTS_NAME, "bytes": weights.stat().st_size,
+              "sha256": sha256_file(weights), "buckets": lengths, "source": True}
+    fields = eval_fields(measured, load_ms, ds.label_ids, labels, eval_dataset(ds, data, name, split, limit))
+    return result_record(device=device_info("local", runtime={"name": "tensorflow", "version": tf.__version__}),
+                         bundle=bundle, threads=threads, memory=process_memory("whole process, TensorFlow included"),
+                         **fields)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -150,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EdgekitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    Path(args.out).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    atomic_write_text(args.out, json.dumps(record, indent=1) + "\n")
     return 0
 
 

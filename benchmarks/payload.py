@@ -21,8 +21,10 @@ EDGEKIT_FILES = (
     "__init__.py", "contracts.py", "errors.py", "fsutil.py", "metrics.py", "provenance.py",
     "tokenizer/__init__.py", "tokenizer/wordpiece.py",
     "data/__init__.py", "data/dataset.py", "data/loaders.py", "data/split.py",
+    "runtime/__init__.py", "runtime/buckets.py", "runtime/bundle.py", "runtime/device.py", "runtime/evaldata.py",
+    "runtime/interpreters.py", "runtime/measure.py", "runtime/model.py", "runtime/records.py", "runtime/units.py",
 )
-BENCHMARKS_FILES = ("__init__.py", "bundle.py", "runtime.py", "device.py", "runner.py")
+BENCHMARKS_FILES = ("__init__.py", "runner.py")
 
 
 def _sources() -> list[tuple[Path, str]]:

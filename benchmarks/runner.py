@@ -1,8 +1,9 @@
 """The on-device benchmark runner: one bundle mode on one labelled eval file, one result record.
 
-Imports numpy, a TFLite runtime (LiteRT → tflite-runtime → tf.lite, see :mod:`.runtime`) and the
-standard library only, so it runs unchanged on a board or phone-class Linux device, under qemu, or
-over ssh. Usage::
+Imports numpy, a TFLite runtime (LiteRT → tflite-runtime → tf.lite, see
+:mod:`edgekit.runtime.interpreters`) and the standard library only — the runtime layer
+(:mod:`edgekit.runtime`) does the work — so it runs unchanged on a board or phone-class Linux
+device, under qemu, or over ssh. Usage::
 
     python -m edgekit.benchmarks.runner --bundle BUNDLE --mode dynamic_int8 --data test.jsonl \\
         --threads 1 --out result.json
@@ -34,89 +35,39 @@ from typing import Sequence
 
 import numpy as np
 
-from .. import __version__
-from ..contracts import RESULT_SCHEMA_VERSION, check_result
-from ..data.loaders import load_dataset
-from ..errors import DataError, EdgekitError
-from ..metrics import classification_report, latency_stats
-from ..provenance import git_commit, utc_now
-from .bundle import Bundle, BundleError, BundleModel
-from .device import device_info, peak_rss_mb
-from .runtime import select_runtime
-
-RESULT_KIND = "edgekit-benchmark-result"
-
-
-def _ms(t0: float, t1: float) -> float:
-    return (t1 - t0) * 1000.0
+from ..errors import EdgekitError
+from ..fsutil import atomic_write_text
+from ..metrics import latency_stats
+from ..provenance import git_commit
+from ..runtime.bundle import Bundle, BundleError
+from ..runtime.device import device_info
+from ..runtime.evaldata import dataset_identity, load_eval
+from ..runtime.interpreters import RUNTIMES, Runtime, select_runtime
+from ..runtime.measure import elapsed_ms, measure_repeated, measure_texts
+from ..runtime.model import BundleModel, Encoded
+from ..runtime.records import bundle_fields, eval_dataset, eval_fields, process_memory, result_record, synthetic_fields
 
 
-def dataset_identity(path: Path, name: str | None, split: str | None) -> tuple[str, str]:
-    """Name and split from ``--dataset-name/--split``, else a ``split.json`` beside the file, else its stem."""
-    stem = path.stem
-    base = None
-    info = path.parent / "split.json"
-    if info.is_file():
-        try:
-            base = json.loads(info.read_text(encoding="utf-8")).get("dataset")
-        except (ValueError, AttributeError):
-            base = None
-    split = split or (stem if stem in ("train", "validation", "test") else "eval")
-    return name or (f"{base}:{stem}" if base else stem), split
+def _open(bundle_path: str | Path, mode: str, runtime: str | None) -> tuple[Bundle, Runtime]:
+    """The bundle and the interpreter, checked for ``mode`` before anything is timed."""
+    bundle = Bundle.open(bundle_path)
+    rt = select_runtime(runtime)
+    rt.check_mode(mode)
+    bundle.verify(mode)
+    return bundle, rt
 
 
-def load_eval(path: str | Path, labels: Sequence[str], fmt: str = "auto", text_column: str = "text",
-              label_column: str = "label", limit: int | None = None):
-    """The labelled eval file (JSONL/TSV/CSV/FPB) checked against the bundle's labels."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"eval file not found: {path}")
-    try:
-        ds = load_dataset(path, format=fmt, labels=list(labels), text_column=text_column, label_column=label_column)
-    except DataError as exc:
-        msg = str(exc)
-        if "unknown label" in msg:
-            msg += " — the eval file's labels must be the bundle's"
-        raise DataError(msg) from None
-    if limit is not None and limit < len(ds):
-        ds = ds.head(limit)
-    return ds
+def _load(bundle: Bundle, mode: str, threads: int, rt: Runtime) -> tuple[BundleModel, float]:
+    t0 = time.perf_counter()
+    model = BundleModel(bundle, mode, threads=threads, runtime=rt, verify=False)
+    return model, elapsed_ms(t0)
 
 
-def _record_base(bundle: Bundle, mode: str, model: BundleModel | None, threads: int, target: str,
-                 emulated: str | None) -> dict:
-    entry = bundle.mode_entry(mode)
-    runtime = model.runtime if model else None
-    device = device_info(target, emulated)
-    device["runtime"] = runtime.describe() if runtime else {"name": "unknown", "version": "unknown"}
-    return {
-        "schema_version": RESULT_SCHEMA_VERSION,
-        "kind": RESULT_KIND,
-        "device": device,
-        "bundle": {
-            "path": str(bundle.path),
-            "model": bundle.manifest["model"]["name"],
-            "family": bundle.manifest["model"].get("family"),
-            "mode": mode,
-            "file": entry["file"],
-            "bytes": int(entry["bytes"]),
-            "sha256": entry["sha256"],
-            "buckets": [length for length, _ in bundle.buckets],
-            "parity": entry.get("parity"),
-        },
-        "threads": threads,
-    }
-
-
-def _finish(record: dict) -> dict:
-    record["memory"] = {"peak_rss_mb": peak_rss_mb(),
-                        "note": ("includes the emulator" if record["device"].get("emulated") else "whole process")}
-    record["edgekit"] = {"version": __version__, "git_commit": git_commit()}
-    record["timestamp"] = utc_now()
-    problems = check_result(record)
-    if problems:  # a programming error, not a user mistake
-        raise AssertionError(f"incomplete result record: {problems}")
-    return record
+def _record(bundle: Bundle, mode: str, rt: Runtime, threads: int, target: str, emulated: str | None,
+            **fields) -> dict:
+    device = device_info(target, emulated, rt.describe())
+    memory = process_memory("includes the emulator" if device["emulated"] else "whole process")
+    return result_record(device=device, bundle=bundle_fields(bundle, mode), threads=threads, memory=memory, **fields)
 
 
 def run_eval(bundle_path: str | Path, mode: str, data: str | Path, *, threads: int = 1, warmup: int = 3,
@@ -124,124 +75,43 @@ def run_eval(bundle_path: str | Path, mode: str, data: str | Path, *, threads: i
              dataset_name: str | None = None, split: str | None = None, target: str = "local",
              emulated: str | None = None, runtime: str | None = None, log=None) -> dict:
     """Benchmark one mode of a bundle on a labelled eval file; returns the result record."""
-    bundle = Bundle.open(bundle_path)
-    rt = select_runtime(runtime)
-    rt.check_mode(mode)
-    bundle.verify(mode)
+    bundle, rt = _open(bundle_path, mode, runtime)
     ds = load_eval(data, bundle.labels, fmt, text_column, label_column, limit)
-    name, split = dataset_identity(Path(data), dataset_name, split)
+    name, split = dataset_identity(data, dataset_name, split)
+    model, load_ms = _load(bundle, mode, threads, rt)
 
-    t0 = time.perf_counter()
-    model = BundleModel(bundle, mode, threads=threads, runtime=rt, verify=False)
-    load_ms = _ms(t0, time.perf_counter())
-
-    texts = ds.texts
-    encoded = []
-    tok_ms = []
-    for text in texts:
-        a = time.perf_counter()
+    def encode(text: str) -> tuple[int, int, Encoded]:
         enc = model.encode(text)
-        tok_ms.append(_ms(a, time.perf_counter()))
-        encoded.append(enc)
+        return enc.length, enc.num_tokens, enc
 
-    # first inference: the first example, cold
-    _, sig0, ids0, mask0, seg0, _ = encoded[0]
-    a = time.perf_counter()
-    model.run(sig0, ids0, mask0, seg0)
-    first_ms = _ms(a, time.perf_counter())
-
-    # warm-up on every bucket the data uses
-    seen: dict[str, int] = {}
-    for i, enc in enumerate(encoded):
-        seen.setdefault(enc[1], i)
-    for sig, i in seen.items():
-        _, _, ids, mask, seg, _ = encoded[i]
-        for _ in range(max(0, warmup)):
-            model.run(sig, ids, mask, seg)
-
-    infer_ms: list[float] = []
-    preds: list[int] = []
-    by_bucket: dict[int, list[float]] = {}
-    for length, sig, ids, mask, seg, _ in encoded:
-        a = time.perf_counter()
-        logits = model.run(sig, ids, mask, seg)
-        dt = _ms(a, time.perf_counter())
-        infer_ms.append(dt)
-        by_bucket.setdefault(length, []).append(dt)
-        preds.append(int(np.argmax(logits)))
-        if log and len(preds) % 100 == 0:
-            log(f"{len(preds)}/{len(encoded)}")
-
-    e2e = [t + i for t, i in zip(tok_ms, infer_ms)]
-    quality = classification_report(ds.label_ids, preds, bundle.labels)
-    record = _record_base(bundle, mode, model, threads, target, emulated)
-    record["timing_ms"] = {
-        "tokenization": latency_stats(tok_ms),
-        "load": load_ms,
-        "first_inference": first_ms,
-        "warmup_runs_per_bucket": max(0, warmup),
-        "inference": latency_stats(infer_ms),
-        "end_to_end": latency_stats(e2e),
-        "inference_by_bucket": {str(k): latency_stats(v) for k, v in sorted(by_bucket.items())},
-    }
-    record["buckets_used"] = {str(k): len(v) for k, v in sorted(by_bucket.items())}
-    record["truncated"] = sum(1 for enc in encoded if enc[5] > enc[0])
-    record["quality"] = quality
-    record["dataset"] = {"name": name, "split": split, "sha256": ds.sha256, "path": str(data), "n": len(ds),
-                         "limit": limit}
-    record["predictions"] = preds
-    return _finish(record)
+    measured = measure_texts(ds.texts, encode, model.run_encoded, warmup, log)
+    fields = eval_fields(measured, load_ms, ds.label_ids, bundle.labels,
+                         eval_dataset(ds, data, name, split, limit))
+    return _record(bundle, mode, rt, threads, target, emulated, **fields)
 
 
 def run_synthetic(bundle_path: str | Path, mode: str, length: int, *, threads: int = 1, iterations: int = 50,
                   warmup: int = 3, seed: int = 0, target: str = "local", emulated: str | None = None,
                   runtime: str | None = None) -> dict:
     """Fixed-length random ids (like ``benchmark_model``): latency of one bucket, no quality figures."""
-    bundle = Bundle.open(bundle_path)
-    rt = select_runtime(runtime)
-    rt.check_mode(mode)
-    bundle.verify(mode)
-    lengths = {length_: sig for length_, sig in bundle.buckets}
+    bundle, rt = _open(bundle_path, mode, runtime)
+    lengths = dict(bundle.buckets)
     if length not in lengths:
         raise BundleError(f"bundle {bundle.path} has no bucket of length {length}; it has {sorted(lengths)}")
     if iterations < 1:
         raise EdgekitError("--iterations must be at least 1")
-    t0 = time.perf_counter()
-    model = BundleModel(bundle, mode, threads=threads, runtime=rt, verify=False)
-    load_ms = _ms(t0, time.perf_counter())
+    model, load_ms = _load(bundle, mode, threads, rt)
     rng = np.random.default_rng(seed)
-    vocab_size = len(bundle.tokenizer.vocab)
     tok = bundle.tokenizer
+    vocab_size = len(tok.vocab)
     ids = rng.integers(1000 if vocab_size > 1000 else 1, vocab_size, size=length).astype(np.int32)
     ids[0], ids[-1] = tok.cls_id, tok.sep_id
-    mask = np.ones(length, np.int32)
-    seg = np.zeros(length, np.int32)
-    sig = lengths[length]
-    a = time.perf_counter()
-    model.run(sig, ids, mask, seg)
-    first_ms = _ms(a, time.perf_counter())
-    for _ in range(max(0, warmup)):
-        model.run(sig, ids, mask, seg)
-    times = []
-    for _ in range(iterations):
-        a = time.perf_counter()
-        model.run(sig, ids, mask, seg)
-        times.append(_ms(a, time.perf_counter()))
-    stats = latency_stats(times)
-    record = _record_base(bundle, mode, model, threads, target, emulated)
-    record["timing_ms"] = {"tokenization": None, "load": load_ms, "first_inference": first_ms,
-                           "warmup_runs_per_bucket": max(0, warmup), "inference": stats, "end_to_end": None,
-                           "inference_by_bucket": {str(length): stats}}
-    record["buckets_used"] = {str(length): iterations}
-    record["synthetic"] = {"seq_len": length, "iterations": iterations, "seed": seed}
-    record["quality"] = _no_quality(bundle.labels)
-    record["dataset"] = {"name": f"synthetic:seq{length}", "split": "synthetic", "sha256": None}
-    return _finish(record)
-
-
-def _no_quality(labels: Sequence[str]) -> dict:
-    return {"n": 0, "accuracy": None, "macro_f1": None, "weighted_f1": None, "per_class": None,
-            "labels": list(labels), "confusion_matrix": None}
+    enc = Encoded(length, lengths[length], ids, np.ones(length, np.int32), np.zeros(length, np.int32), length)
+    first_ms, times = measure_repeated(model.run_encoded, enc, iterations, warmup)
+    fields = synthetic_fields(length, latency_stats(times), iterations, bundle.labels, load_ms=load_ms,
+                              first_ms=first_ms, warmup_runs_per_bucket=max(0, warmup))
+    return _record(bundle, mode, rt, threads, target, emulated, **fields,
+                   synthetic={"seq_len": length, "iterations": iterations, "seed": seed})
 
 
 # ------------------------------------------------------------------------------------------ command line
@@ -262,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--warmup", type=int, default=3, help="warm-up runs per bucket used (default 3)")
     p.add_argument("--iterations", type=int, default=50, help="timed runs with --synthetic (default 50)")
-    p.add_argument("--runtime", default=None, choices=["litert", "tflite-runtime", "tf"],
+    p.add_argument("--runtime", default=None, choices=list(RUNTIMES),
                    help="force a runtime (default: first that imports; env EDGEKIT_RUNTIME)")
     p.add_argument("--target", default="local", help="target name written into the record (set by drivers)")
     p.add_argument("--emulated", default=None, help="emulator description when emulated (set by the arm64 driver)")
@@ -293,10 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     text = json.dumps(record, indent=1) + "\n"
     if args.out:
-        tmp = Path(args.out).with_name(f".{Path(args.out).name}.tmp")
-        tmp.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, args.out)
+        atomic_write_text(args.out, text)
     else:
         sys.stdout.write(text)
     return 0

@@ -1,56 +1,40 @@
-"""The ``bench`` (order 50) and ``report`` (order 60) stages of ``edgekit run``.
+"""The ``bench`` and ``report`` stages of ``edgekit run``.
 
-``bench`` measures every bundle under ``RUN/bundles`` (whatever the conversion stages wrote) on the
+``bench`` needs the data and the conversion: it measures every bundle the convert stage wrote on the
 run's test split, locally, plus the emulated ``arm64:CPU`` target with ``--arm`` (on the first
 ``arm_limit`` test sentences: emulation is ~500x slower); the source Keras models are measured in the
 same run. Results go to ``RUN/results/results.jsonl`` (resumable if the stage is killed; records of
-an older plan are dropped). ``report`` writes ``RUN/report/report.{md,html}``. Their fingerprints
-include every upstream stage's, so a new teacher or new bundles re-run them.
+an older plan are dropped). ``report`` needs the bench results and writes ``RUN/report/report.{md,html}``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..pipeline import STAGES, RunContext, RunSettings, stage
+from ..pipeline import BenchSettings, StageContext, stage
 
 
-def _upstream(s: RunSettings, below: int) -> dict:
-    return {st.name: st.fingerprint(s) for st in STAGES.values() if st.order < below}
-
-
-def _bench_fp(s: RunSettings) -> dict:
-    return {"upstream": _upstream(s, 50), "arm": getattr(s, "arm", False), "arm_cpu": getattr(s, "arm_cpu", None),
-            "arm_limit": getattr(s, "arm_limit", None), "threads": list(getattr(s, "bench_threads", (1,)))}
-
-
-def bundles_of(run_dir: Path) -> list[Path]:
-    root = run_dir / "bundles"
-    return sorted(p for p in root.glob("*") if (p / "manifest.json").is_file()) if root.is_dir() else []
-
-
-@stage("bench", "benchmark every bundle (local; --arm adds emulated arm64) and the source Keras models", _bench_fp,
-       order=50)
-def run_bench_stage(ctx: RunContext) -> dict:
+@stage("bench", "benchmark every bundle (local; --arm adds emulated arm64) and the source Keras models",
+       needs=("data", "convert"), settings="bench")
+def run_bench_stage(ctx: StageContext) -> dict:
     from ..errors import EdgekitError
     from .harness import BenchPlan, prune_results, run_bench
 
-    s = ctx.settings
-    bundles = bundles_of(ctx.out)
+    s: BenchSettings = ctx.settings
+    bundles = sorted(Path(p) for p in ctx.inputs["convert"]["bundles"].values())
     if not bundles:
-        raise EdgekitError(f"no bundles under {ctx.out / 'bundles'} to benchmark (did the convert stage run?)")
-    test = ctx.out / "data" / "test.jsonl"
+        raise EdgekitError("the convert stage wrote no bundles to benchmark")
     targets = ["local"]
     limits = {}
-    if getattr(s, "arm", False):
+    if s.arm:
         from .targets import arm64
 
         arm64.prepare(log=ctx.log)
-        spec = f"arm64:{getattr(s, 'arm_cpu', arm64.DEFAULT_CPU)}"
+        spec = f"arm64:{s.arm_cpu}"
         targets.append(spec)
-        limits[spec] = getattr(s, "arm_limit", 100)
-    plan = BenchPlan(bundles=bundles, targets=targets, threads=list(getattr(s, "bench_threads", (1,))), data=test,
-                     target_limits=limits)
+        limits[spec] = s.arm_limit
+    plan = BenchPlan(bundles=bundles, targets=targets, threads=list(s.threads),
+                     data=Path(ctx.inputs["data"]["split_dir"]) / "test.jsonl", target_limits=limits)
     out = ctx.out / "results" / "results.jsonl"
     summary = run_bench(plan, out, log=ctx.log, progress=True)
     prune_results(plan, out)
@@ -60,14 +44,10 @@ def run_bench_stage(ctx: RunContext) -> dict:
             "bundles": len(bundles)}
 
 
-def _report_fp(s: RunSettings) -> dict:
-    return {"bench": _bench_fp(s)}
-
-
-@stage("report", "write the benchmark report (Markdown + HTML) and the pick under a budget", _report_fp, order=60)
-def run_report_stage(ctx: RunContext) -> dict:
+@stage("report", "write the benchmark report (Markdown + HTML) and the pick under a budget", needs=("bench",))
+def run_report_stage(ctx: StageContext) -> dict:
     from ..reports.bench import write_report
 
-    paths = write_report([ctx.out / "results" / "results.jsonl"], ctx.out / "report",
+    paths = write_report([Path(ctx.inputs["bench"]["results"])], ctx.out / "report",
                          title="edgekit run — benchmark report")
     return {"report": str(paths["html"]), "recommendation": paths["recommendation"] or "-"}

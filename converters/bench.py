@@ -50,7 +50,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", required=True, help="JSON result file")
     args = ap.parse_args(argv)
 
-    from ..benchmarks.bundle import Bundle, SignatureModel
     from ..data import load_dataset, split_dataset
     from ..data.default import load_default
     from ..errors import EdgekitError
@@ -58,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     from ..metrics import classification_report
     from ..models.modeldir import load_model_dir
     from ..provenance import stamp
+    from ..runtime.bundle import Bundle
+    from ..runtime.interpreters import select_runtime
+    from ..runtime.model import SignatureModel
+    from ..runtime.units import megabytes
     from .convert import ConvertOptions, convert_model_dir
     from .parity import compare, make_check_set, tflite_logits
 
@@ -83,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             logits = tflite_logits(runner, check, bundle.buckets)
             cmp = compare(check.source_logits, logits, np.asarray(gold), labels)
             lat = {sig: _latency(runner, sig, L, check, args.reps) for L, sig in bundle.buckets}
-            rows[mode] = {"file": entry["file"], "bytes": entry["bytes"], "mb": round(entry["bytes"] / 1e6, 2),
+            rows[mode] = {"file": entry["file"], "bytes": entry["bytes"], "mb": round(megabytes(entry["bytes"]), 2),
                           "latency_ms_p50": {s: v["p50_ms"] for s, v in lat.items()}, "latency": lat,
                           "argmax_agreement": round(cmp["argmax_agreement"], 4),
                           "macro_f1": round(cmp["tflite_macro_f1"], 4), "accuracy": round(cmp["tflite_accuracy"], 4),
@@ -100,8 +103,6 @@ def main(argv: list[str] | None = None) -> int:
     except EdgekitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from ..benchmarks.runtime import select_runtime
-
     result = {"kind": "edgekit-conversion-benchmark", "model": str(Path(args.model).resolve()),
               "bundle": str(bundle_dir), "dataset": test.name, "test_examples": len(check),
               "threads": args.threads, "runtime": select_runtime().describe(),

@@ -13,8 +13,8 @@ from typing import Iterable
 
 import numpy as np
 
-from ..benchmarks.bundle import pick_bucket
 from ..errors import DataError
+from ..runtime.buckets import pick_bucket
 
 
 def encode_feeds(tokenizer, text: str, length: int) -> dict[str, np.ndarray]:

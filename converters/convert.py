@@ -1,37 +1,57 @@
-"""Model directory → bundle: export, convert every mode, gate every file, write the manifest last.
+"""Model directory → bundle, in steps with explicit inputs and results.
 
-``convert_model_dir`` is what ``edgekit convert`` and the ``convert`` pipeline stage call. The bundle is
-built in a hidden sibling folder (:func:`edgekit.fsutil.atomic_directory`) and appears only when every
-file is written and every parity gate passed: a failed gate leaves nothing that looks complete.
+``convert_model_dir`` is what ``edgekit convert`` and the ``convert`` pipeline stage call:
+
+1. :func:`load_source` — the model, its family's exporter, the buckets, the modes it can be converted
+   to, and the check set (the validation split with the source model's logits: every gate's reference);
+2. :func:`calibrate` — real training sentences for full-integer modes, and held-out ones the measured
+   float-fallback search scores on;
+3. :func:`export_graphs` — one SavedModel per graph the modes need (``float``, ``quant``);
+4. :func:`convert_mode` — one mode's .tflite bytes and quantization report;
+5. :func:`gate` — that file's parity figures against the source model;
+6. :func:`write_bundle` — the files that passed, the task-library file, vocabulary, labels, the manifest last.
+
+The bundle is built in a hidden sibling folder (:func:`edgekit.fsutil.atomic_directory`) and appears only
+when every file is written and every gate passed: a failed gate leaves nothing that looks complete. With
+``on_gate_failure="drop"`` a mode whose conversion or gate fails is left out and named under
+``failed_modes`` instead.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
-
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from ..contracts import INPUT_NAMES, LABELS_NAME, MANIFEST_NAME, MANIFEST_SCHEMA_VERSION, VOCAB_NAME, check_manifest
 from ..errors import DataError, EdgekitError, first_line
 from ..fsutil import atomic_directory, atomic_write_bytes, atomic_write_json, atomic_write_text, sha256_file
 from .calibration import calibration_samples
-from .exporters import export_saved_model, get_exporter, signature_name
-from .modes import ConvertJob, get_mode, parse_modes
-from .parity import ParityError, check_file, compare, make_check_set, tflite_logits
+from .exporters import Exporter, export_saved_model, get_exporter, signature_name
+from .modes import CalibrationData, Converted, ConvertJob, Mode, Thresholds, get_mode, parse_modes
+from .parity import CheckSet, ParityError, check_file, compare, make_check_set, tflite_logits
+
+if TYPE_CHECKING:
+    from ..data import Splits
+    from ..models.modeldir import LoadedModel
 
 DEFAULT_MODES = ("fp32", "fp16", "dynamic_int8", "int8")
 DEFAULT_BUCKETS = (16, 32, 64, 128)
+FALLBACKS = ("none", "family", "auto")
+GATE_FAILURE = ("fail", "drop")
 
 
-@dataclass
+@dataclass(frozen=True)
 class ConvertOptions:
-    modes: list[str] = field(default_factory=lambda: list(DEFAULT_MODES))
-    buckets: list[int] = field(default_factory=lambda: list(DEFAULT_BUCKETS))
+    """How to convert; checked and normalised once, when built (known unique modes, sorted unique buckets)."""
+
+    modes: tuple[str, ...] = DEFAULT_MODES
+    buckets: tuple[int, ...] = DEFAULT_BUCKETS
     signature_prefix: str = "seq"
     calibration_samples: int = 200
     int8_io: bool = False
@@ -39,7 +59,7 @@ class ConvertOptions:
     target_agreement: float = 0.99
     search_samples: int = 300  # held-out training sentences for the measured-fallback search
     mask_value: float = -30.0
-    thresholds: dict[str, dict] = field(default_factory=dict)  # mode → {min_argmax_agreement: ...}
+    thresholds: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # mode → {min_argmax_agreement: …}
     check_limit: int | None = None  # parity on the first N validation examples only (tests)
     metadata: bool = True
     metadata_mode: str = "fp16"
@@ -52,163 +72,118 @@ class ConvertOptions:
     # is left out of the bundle and the manifest records why under failed_modes (edgekit run uses this)
     on_gate_failure: str = "fail"
 
-    def validate(self) -> None:
-        self.modes = parse_modes(self.modes)
-        if not self.buckets:
-            raise EdgekitError("no buckets given")
-        if any(int(b) < 2 for b in self.buckets):
-            raise EdgekitError(f"bucket lengths must be >= 2, got {self.buckets}")
-        self.buckets = sorted({int(b) for b in self.buckets})
-        if self.fallback not in ("none", "family", "auto"):
+    def __post_init__(self) -> None:
+        normalised = {"modes": parse_modes(self.modes), "buckets": _buckets(self.buckets),
+                      "thresholds": _thresholds(self.thresholds)}
+        for name, value in normalised.items():
+            object.__setattr__(self, name, value)  # the one place a frozen dataclass sets its own fields
+        if self.fallback not in FALLBACKS:
             raise EdgekitError(f"--fallback must be none, family or auto, got {self.fallback!r}")
         if self.calibration_samples < 1:
             raise DataError("--calibration-samples must be >= 1")
-        if self.on_gate_failure not in ("fail", "drop"):
+        if self.on_gate_failure not in GATE_FAILURE:
             raise EdgekitError(f"on_gate_failure must be fail or drop, got {self.on_gate_failure!r}")
         get_mode(self.metadata_mode)
+
+    def to_dict(self) -> dict:
+        """The options as the manifest records them (``overwrite`` left out)."""
+        out = {}
+        for f in dataclasses.fields(self):
+            if f.name != "overwrite":
+                value = getattr(self, f.name)
+                out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+
+def _buckets(values: Iterable[int]) -> tuple[int, ...]:
+    given = [int(b) for b in values]
+    if not given:
+        raise EdgekitError("no buckets given")
+    if any(b < 2 for b in given):
+        raise EdgekitError(f"bucket lengths must be >= 2, got {given}")
+    return tuple(sorted(set(given)))
+
+
+def _thresholds(value: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, float]]:
+    keys = [f.name for f in dataclasses.fields(Thresholds)]
+    out = {}
+    for mode, overrides in value.items():
+        get_mode(mode)
+        unknown = sorted(set(overrides) - set(keys))
+        if unknown:
+            raise EdgekitError(f"unknown parity threshold {', '.join(unknown)} for mode {mode}; "
+                               f"known: {', '.join(keys)}")
+        out[mode] = {k: float(v) for k, v in overrides.items()}
+    return out
 
 
 def _log_default(msg: str) -> None:
     print(msg)
 
 
-def _max_positions(loaded) -> int | None:
-    cfg = loaded.meta.get("config", {})
-    return (cfg.get("backbone") or {}).get("max_sequence_length")
-
-
-def convert_model_dir(model_dir: str | Path, out: str | Path, splits, options: ConvertOptions | None = None,
+def convert_model_dir(model_dir: str | Path, out: str | Path, splits: Splits, options: ConvertOptions | None = None,
                       log: Callable[[str], None] = _log_default, progress: bool = True) -> dict:
     """Convert the model in ``model_dir`` into the bundle ``out``; returns the manifest."""
-    from ..models.modeldir import load_model_dir
-    from ..provenance import stamp
-
     options = options or ConvertOptions()
-    options.validate()
-    t_start = time.perf_counter()
-    loaded = load_model_dir(model_dir)
-    exporter = get_exporter(loaded.family)
-    limit = _max_positions(loaded)
-    if limit and options.buckets[-1] > int(limit):
-        raise EdgekitError(f"bucket {options.buckets[-1]} is longer than the model's {limit} positions")
-    buckets = [(L, signature_name(L, options.signature_prefix)) for L in options.buckets]
-    labels = loaded.labels
-    _check_data(loaded, splits, options)
-
-    skipped = {m: exporter.unsupported_modes[m] for m in options.modes if m in exporter.unsupported_modes}
-    for m, why in skipped.items():
-        log(f"skipping {m}: {why}")
-    options.modes = [m for m in options.modes if m not in skipped]
-    if not options.modes:
-        raise EdgekitError(f"none of the requested modes can be converted for family {loaded.family!r}")
-
-    # ---- the check set (validation split) and the source model's logits on it
-    val = splits.validation
-    texts = [e.text for e in val.examples]
-    gold = [labels.index(e.label) for e in val.examples]
-    if options.check_limit:
-        texts, gold = texts[:options.check_limit], gold[:options.check_limit]
-    log(f"source model: {loaded.family} from {model_dir}; check set {len(texts)} {val.name} examples")
-    check = make_check_set(loaded.model, loaded.tokenizer, texts, gold, labels, buckets[-1][0],
-                           name=val.name, progress="source logits" if progress else None)
-
-    # ---- calibration data and the held-out set for the measured-fallback search (training split)
-    modes = [get_mode(m) for m in options.modes]
-    calib, calib_summary, search = None, None, None
-    if any(m.needs_calibration for m in modes):
-        train_texts = [e.text for e in splits.train.examples]
-        if not train_texts:
-            raise DataError("calibration data has no examples (the training split is empty)")
-        rng = random.Random(options.seed)
-        shuffled = train_texts[:]
-        rng.shuffle(shuffled)
-        half = len(shuffled) // 2 if len(shuffled) > 1 else 1
-        calib_pool, search_pool = shuffled[:half] or shuffled, shuffled[half:] or shuffled
-        calib, calib_summary = calibration_samples(calib_pool, loaded.tokenizer, buckets,
-                                                   options.calibration_samples, seed=options.seed)
-        if options.fallback == "auto":
-            search = make_check_set(loaded.model, loaded.tokenizer, search_pool[:options.search_samples], None,
-                                    labels, buckets[-1][0], name=f"{splits.train.name} (held out from calibration)")
-
-    manifest: dict[str, Any] = _manifest_head(loaded, model_dir, buckets, exporter, stamp())
-    if skipped:
-        manifest["skipped_modes"] = skipped
+    started = time.perf_counter()
+    source = load_source(model_dir, splits, options, log, progress)
     work = Path(tempfile.mkdtemp(prefix="edgekit-convert-"))
     try:
-        with atomic_directory(out, overwrite=options.overwrite) as tmp:
-            saved: dict[str, list[str]] = {}
-            for i, mode in enumerate(modes, start=1):
-                t0 = time.perf_counter()
-                log(f"[{i}/{len(modes)}] {mode.name}: {mode.description}")
-                sm_dir = work / f"saved_model_{mode.graph}"
-                if mode.graph not in saved:
-                    saved[mode.graph] = export_saved_model(exporter, loaded, buckets, sm_dir, mode.graph,
-                                                           {"mask_value": options.mask_value})
-                job = ConvertJob(str(sm_dir), saved[mode.graph], float_fallback_patterns=exporter.float_fallback_patterns
-                                 if options.fallback != "none" else (),
-                                 int8_io=options.int8_io and mode.name == "int8", fallback=options.fallback, log=log,
-                                 fallback_groups=exporter.fallback_groups, fill_calibration=exporter.fill_calibration)
-                if mode.needs_calibration:
-                    job.representative_dataset = _rep(calib)
-                    job.report["calibration"] = calib_summary
-                    job.report["target_agreement"] = options.target_agreement
-                    job.report["_samples"] = calib
-                    if search is not None:
-                        job.evaluate = _evaluator(search, buckets, work, options.threads)
-                try:
-                    model_bytes = mode.convert(job)
-                except Exception as exc:
-                    error = exc if isinstance(exc, EdgekitError) else EdgekitError(
-                        f"{mode.name}: conversion failed: {first_line(exc)}")
-                    if options.on_gate_failure == "fail":
-                        raise error from None
-                    manifest.setdefault("failed_modes", {})[mode.name] = {"reason": str(error)}
-                    log(f"    {error}: left out of the bundle")
-                    continue
-                path = atomic_write_bytes(tmp / mode.file_name, model_bytes)
-                thresholds = mode.thresholds.replace(**options.thresholds.get(mode.name, {}))
-                figures = check_file(path, check, buckets, thresholds, threads=options.threads,
-                                     progress=f"parity {mode.name}" if progress else None)
-                seconds = time.perf_counter() - t0
-                log(f"    {path.stat().st_size / 1e6:.1f} MB, agreement {figures['argmax_agreement']:.4f}, "
-                    f"max |Δlogit| {figures['max_abs_logit_error']:.3g}, macro-F1 Δ "
-                    f"{figures.get('macro_f1_delta', float('nan')):+.4f} ({seconds:.0f}s)")
-                if not figures["passed"]:
-                    reason = f"parity gate failed for mode {mode.name}: " + "; ".join(figures["failures"])
-                    if options.on_gate_failure == "fail":
-                        raise ParityError(reason + " (no bundle written; thresholds can be overridden with "
-                                                   "--threshold)")
-                    path.unlink()
-                    manifest.setdefault("failed_modes", {})[mode.name] = {"reason": reason, "parity": figures}
-                    log(f"    {reason}: left out of the bundle")
-                    continue
-                entry = _mode_entry(mode, path, buckets, exporter, figures, job, options)
-                manifest["modes"][mode.name] = entry
-            if not manifest["modes"]:
-                raise ParityError("every mode failed its conversion or parity gate: " + "; ".join(
-                    e["reason"] for e in manifest.get("failed_modes", {}).values()))
-            if options.metadata and exporter.supports_metadata:
-                from .metadata import write_task_library_file
-
-                manifest["task_library"] = write_task_library_file(
-                    loaded, exporter, tmp, work, check, options, log, progress)
-            atomic_write_text(tmp / VOCAB_NAME, "\n".join(loaded.tokenizer.vocab) + "\n")
-            atomic_write_text(tmp / LABELS_NAME, "\n".join(labels) + "\n")
-            manifest["conversion"] = {"seconds": round(time.perf_counter() - t_start, 1),
-                                      "check_set": {"name": check.name, "examples": len(check)},
-                                      "options": {k: v for k, v in options.__dict__.items()
-                                                  if k not in ("overwrite",)}}
-            problems = check_manifest(manifest)
-            if problems:  # a bug, not a user mistake
-                raise RuntimeError("manifest incomplete: " + "; ".join(problems))
-            atomic_write_json(tmp / MANIFEST_NAME, manifest)
+        with atomic_directory(out, overwrite=options.overwrite) as bundle:
+            calibration = calibrate(source, splits, options)
+            graphs = export_graphs(source, options, work, log)
+            outcomes = [run_mode(i, mode, graphs[mode.graph], source, calibration, options, work, log, progress)
+                        for i, mode in enumerate(source.modes, start=1)]
+            manifest = write_bundle(bundle, source, outcomes, options, work, started, log, progress)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    log(f"bundle → {out} ({time.perf_counter() - t_start:.0f}s)")
+    log(f"bundle → {out} ({time.perf_counter() - started:.0f}s)")
     return manifest
 
 
-def _check_data(loaded, splits, options: ConvertOptions) -> None:
+# ------------------------------------------------------------------------------------------ 1. load
+@dataclass(frozen=True)
+class Source:
+    """The model to convert and what every later step reads from it."""
+
+    model_dir: Path
+    loaded: LoadedModel
+    exporter: Exporter
+    buckets: tuple[tuple[int, str], ...]  # (length, signature), shortest first
+    modes: tuple[Mode, ...]  # the requested modes the family can be converted to
+    skipped: dict[str, str]  # the requested modes it cannot, with the reason
+    check: CheckSet  # the validation split with the source model's logits: every gate's reference
+
+
+def load_source(model_dir: str | Path, splits: Splits, options: ConvertOptions, log: Callable[[str], None],
+                progress: bool) -> Source:
+    from ..models.modeldir import load_model_dir
+
+    loaded = load_model_dir(model_dir)
+    exporter = get_exporter(loaded.family)
+    limit = (loaded.meta.get("config", {}).get("backbone") or {}).get("max_sequence_length")
+    if limit and options.buckets[-1] > int(limit):
+        raise EdgekitError(f"bucket {options.buckets[-1]} is longer than the model's {limit} positions")
+    buckets = tuple((L, signature_name(L, options.signature_prefix)) for L in options.buckets)
+    _check_data(loaded, splits, options)
+    skipped = {m: exporter.unsupported_modes[m] for m in options.modes if m in exporter.unsupported_modes}
+    for m, why in skipped.items():
+        log(f"skipping {m}: {why}")
+    modes = tuple(get_mode(m) for m in options.modes if m not in skipped)
+    if not modes:
+        raise EdgekitError(f"none of the requested modes can be converted for family {loaded.family!r}")
+    val = splits.validation
+    texts = [e.text for e in val.examples]
+    gold = [loaded.labels.index(e.label) for e in val.examples]
+    if options.check_limit:
+        texts, gold = texts[:options.check_limit], gold[:options.check_limit]
+    log(f"source model: {loaded.family} from {model_dir}; check set {len(texts)} {val.name} examples")
+    check = make_check_set(loaded.model, loaded.tokenizer, texts, gold, loaded.labels, buckets[-1][0],
+                           name=val.name, progress="source logits" if progress else None)
+    return Source(Path(model_dir), loaded, exporter, buckets, modes, skipped, check)
+
+
+def _check_data(loaded: LoadedModel, splits: Splits, options: ConvertOptions) -> None:
     trained = (loaded.meta.get("data") or {}).get("sha256")
     given = splits.info.get("sha256")
     if trained and given and trained != given and not options.allow_other_data:
@@ -219,16 +194,126 @@ def _check_data(loaded, splits, options: ConvertOptions) -> None:
         raise DataError("the validation split is empty: nothing to check the conversion against")
 
 
-def _rep(samples):
-    def gen():
-        for sig, feeds in samples:
-            yield sig, feeds
+# ------------------------------------------------------------------------------------- 2. calibrate
+@dataclass(frozen=True)
+class Calibration:
+    data: CalibrationData
+    search: CheckSet | None  # held-out training sentences for fallback="auto" (never the gate's validation split)
 
-    return gen
+
+def calibrate(source: Source, splits: Splits, options: ConvertOptions) -> Calibration | None:
+    """Calibration data and the fallback search's held-out set, from two halves of the training split
+    (None when no requested mode needs calibration)."""
+    if not any(m.needs_calibration for m in source.modes):
+        return None
+    train_texts = [e.text for e in splits.train.examples]
+    if not train_texts:
+        raise DataError("calibration data has no examples (the training split is empty)")
+    shuffled = train_texts[:]
+    random.Random(options.seed).shuffle(shuffled)
+    half = len(shuffled) // 2 if len(shuffled) > 1 else 1
+    calib_pool, search_pool = shuffled[:half] or shuffled, shuffled[half:] or shuffled
+    samples, summary = calibration_samples(calib_pool, source.loaded.tokenizer, list(source.buckets),
+                                           options.calibration_samples, seed=options.seed)
+    search = None
+    if options.fallback == "auto":
+        search = make_check_set(source.loaded.model, source.loaded.tokenizer, search_pool[:options.search_samples],
+                                None, source.loaded.labels, source.buckets[-1][0],
+                                name=f"{splits.train.name} (held out from calibration)")
+    return Calibration(CalibrationData(tuple(samples), summary), search)
+
+
+# ---------------------------------------------------------------------------------------- 3. export
+@dataclass(frozen=True)
+class SavedModel:
+    path: Path
+    signature_keys: tuple[str, ...]
+
+
+def export_graphs(source: Source, options: ConvertOptions, work: Path, log: Callable[[str], None]
+                  ) -> dict[str, SavedModel]:
+    """One SavedModel (one ``[1, L]`` endpoint per bucket) per graph the modes need, by graph name."""
+    graphs = {}
+    for graph in dict.fromkeys(m.graph for m in source.modes):
+        log(f"exporting the {graph} graph ({len(source.buckets)} bucket signatures)")
+        path = work / f"saved_model_{graph}"
+        keys = export_saved_model(source.exporter, source.loaded, list(source.buckets), path, graph,
+                                  {"mask_value": options.mask_value})
+        graphs[graph] = SavedModel(path, tuple(keys))
+    return graphs
+
+
+# ---------------------------------------------------------------------------- 4-5. convert and gate
+@dataclass(frozen=True)
+class ModeOutcome:
+    """One mode after conversion and gate: its file, or why it was left out (``on_gate_failure="drop"``)."""
+
+    mode: Mode
+    file: Path | None = None  # in the work folder; write_bundle moves it into the bundle
+    parity: dict | None = None
+    quantization: dict = field(default_factory=dict)  # the manifest entry's "quantization" (calibrated modes)
+    failure: dict | None = None  # the manifest's failed_modes entry: {"reason": …[, "parity": …]}
+
+
+def run_mode(index: int, mode: Mode, graph: SavedModel, source: Source, calibration: Calibration | None,
+             options: ConvertOptions, work: Path, log: Callable[[str], None], progress: bool) -> ModeOutcome:
+    """Convert and gate one mode; a failure raises (``on_gate_failure="fail"``) or is returned (``"drop"``)."""
+    t0 = time.perf_counter()
+    log(f"[{index}/{len(source.modes)}] {mode.name}: {mode.description}")
+    try:
+        converted = convert_mode(mode, graph, source, calibration, options, work, log)
+    except Exception as exc:
+        error = exc if isinstance(exc, EdgekitError) else EdgekitError(
+            f"{mode.name}: conversion failed: {first_line(exc)}")
+        if options.on_gate_failure == "fail":
+            raise error from None
+        log(f"    {error}: left out of the bundle")
+        return ModeOutcome(mode, failure={"reason": str(error)})
+    path = atomic_write_bytes(work / mode.file_name, converted.model)
+    figures = gate(path, mode, source, options, progress)
+    log(f"    {path.stat().st_size / 1e6:.1f} MB, agreement {figures['argmax_agreement']:.4f}, "
+        f"max |Δlogit| {figures['max_abs_logit_error']:.3g}, macro-F1 Δ "
+        f"{figures.get('macro_f1_delta', float('nan')):+.4f} ({time.perf_counter() - t0:.0f}s)")
+    if not figures["passed"]:
+        reason = f"parity gate failed for mode {mode.name}: " + "; ".join(figures["failures"])
+        if options.on_gate_failure == "fail":
+            raise ParityError(reason + " (no bundle written; thresholds can be overridden with --threshold)")
+        path.unlink()
+        log(f"    {reason}: left out of the bundle")
+        return ModeOutcome(mode, failure={"reason": reason, "parity": figures})
+    quantization = converted.report
+    if mode.needs_calibration:  # what the mode was given, then what it reported
+        quantization = {"calibration": calibration.data.summary, "target_agreement": options.target_agreement,
+                        **converted.report}
+    return ModeOutcome(mode, file=path, parity=figures, quantization=quantization)
+
+
+def convert_mode(mode: Mode, graph: SavedModel, source: Source, calibration: Calibration | None,
+                 options: ConvertOptions, work: Path, log: Callable[[str], None]) -> Converted:
+    """One mode's .tflite bytes (full-integer modes calibrate, quantize and search their float fallback here)."""
+    exporter = source.exporter
+    calibration = calibration if mode.needs_calibration else None
+    search = calibration.search if calibration is not None else None
+    job = ConvertJob(str(graph.path), graph.signature_keys,
+                     calibration=calibration.data if calibration is not None else None,
+                     float_fallback_patterns=exporter.float_fallback_patterns if options.fallback != "none" else (),
+                     fallback_groups=exporter.fallback_groups, int8_io=options.int8_io and mode.name == "int8",
+                     fallback=options.fallback, fill_calibration=exporter.fill_calibration,
+                     target_agreement=options.target_agreement,
+                     evaluate=_evaluator(search, source.buckets, work, options.threads) if search is not None else None,
+                     log=log)
+    return mode.convert(job)
+
+
+def gate(path: Path, mode: Mode, source: Source, options: ConvertOptions, progress: bool) -> dict:
+    """The file's parity figures against the source model on the check set (``figures["passed"]``)."""
+    thresholds = mode.thresholds.replace(**options.thresholds.get(mode.name, {}))
+    return check_file(path, source.check, list(source.buckets), thresholds, threads=options.threads,
+                      progress=f"parity {mode.name}" if progress else None)
 
 
 def _evaluator(search, buckets, work: Path, threads: int):
-    from ..benchmarks.bundle import SignatureModel
+    from ..runtime.model import SignatureModel
 
     counter = {"n": 0}
 
@@ -244,7 +329,44 @@ def _evaluator(search, buckets, work: Path, threads: int):
     return evaluate
 
 
-def _manifest_head(loaded, model_dir, buckets, exporter, provenance: dict) -> dict:
+# ------------------------------------------------------------------------------------------ 6. write
+def write_bundle(bundle: Path, source: Source, outcomes: list[ModeOutcome], options: ConvertOptions, work: Path,
+                 started: float, log: Callable[[str], None], progress: bool) -> dict:
+    """The passing mode files, the task-library file, vocabulary, labels and the manifest (last) into ``bundle``."""
+    from ..provenance import stamp
+
+    failed = {o.mode.name: o.failure for o in outcomes if o.failure is not None}
+    passed = [o for o in outcomes if o.failure is None]
+    if not passed:
+        raise ParityError("every mode failed its conversion or parity gate: " + "; ".join(
+            f["reason"] for f in failed.values()))
+    manifest: dict[str, Any] = _manifest_head(source, stamp())
+    if source.skipped:
+        manifest["skipped_modes"] = dict(source.skipped)
+    for o in passed:
+        path = Path(shutil.move(o.file, bundle / o.mode.file_name))
+        manifest["modes"][o.mode.name] = _mode_entry(o, path, source, options)
+    if failed:
+        manifest["failed_modes"] = failed
+    if options.metadata and source.exporter.supports_metadata:
+        from .metadata import write_task_library_file
+
+        manifest["task_library"] = write_task_library_file(
+            source.loaded, source.exporter, bundle, work, source.check, options, log, progress)
+    atomic_write_text(bundle / VOCAB_NAME, "\n".join(source.loaded.tokenizer.vocab) + "\n")
+    atomic_write_text(bundle / LABELS_NAME, "\n".join(source.loaded.labels) + "\n")
+    manifest["conversion"] = {"seconds": round(time.perf_counter() - started, 1),
+                              "check_set": {"name": source.check.name, "examples": len(source.check)},
+                              "options": options.to_dict()}
+    problems = check_manifest(manifest)
+    if problems:  # a bug, not a user mistake
+        raise RuntimeError("manifest incomplete: " + "; ".join(problems))
+    atomic_write_json(bundle / MANIFEST_NAME, manifest)
+    return manifest
+
+
+def _manifest_head(source: Source, provenance: dict) -> dict:
+    loaded = source.loaded
     meta = loaded.meta
     tok = {k: v for k, v in meta["tokenizer"].items()}
     tok["vocab_file"] = VOCAB_NAME
@@ -254,10 +376,10 @@ def _manifest_head(loaded, model_dir, buckets, exporter, provenance: dict) -> di
         "schema_version": MANIFEST_SCHEMA_VERSION,
         "format": "edgekit-bundle",
         "model": {
-            "name": meta.get("name") or Path(model_dir).name,
+            "name": meta.get("name") or source.model_dir.name,
             "family": loaded.family,
             "role": meta.get("role"),
-            "source_checkpoint": str(Path(model_dir).resolve()),
+            "source_checkpoint": str(source.model_dir.resolve()),
             "source_backbone": meta.get("source_checkpoint"),
             "params": meta.get("params"),
             "created": provenance["created"],
@@ -268,16 +390,17 @@ def _manifest_head(loaded, model_dir, buckets, exporter, provenance: dict) -> di
         "tokenizer": tok,
         "inputs": [{"name": n, "dtype": "int32"} for n in INPUT_NAMES],
         "outputs": [{"name": "logits", "dtype": "float32"}],
-        "buckets": [{"length": L, "signature": s} for L, s in buckets],
+        "buckets": [{"length": L, "signature": s} for L, s in source.buckets],
         "bucket_rule": "smallest bucket whose length holds the token count with [CLS]/[SEP]; the largest, "
                        "truncated, when none does",
         "modes": {},
     }
 
 
-def _mode_entry(mode, path: Path, buckets, exporter, figures: dict, job: ConvertJob, options) -> dict:
+def _mode_entry(outcome: ModeOutcome, path: Path, source: Source, options: ConvertOptions) -> dict:
     from .tflite_file import read_tflite
 
+    mode, buckets = outcome.mode, source.buckets
     info = read_tflite(path)
     sharing = info.weight_sharing()
     shared = len(buckets) == 1 or sharing["shared_fraction"] >= 0.5
@@ -290,19 +413,18 @@ def _mode_entry(mode, path: Path, buckets, exporter, figures: dict, job: Convert
         "weights": sharing,  # measured in the file: constant bytes and the share used by several signatures
         "description": mode.description,
         "output_dtype": next(iter(info.signature_io(info.signatures[0])[1].values())).dtype,
-        "parity": figures,
+        "parity": outcome.parity,
         "ops": info.op_histogram(),
     }
     if not shared:
-        entry["weights_note"] = exporter.notes.get(
+        entry["weights_note"] = source.exporter.notes.get(
             "weights_shared_across_buckets",
             "the converter keeps one copy of the weights per signature in this mode (quantization parameters are "
             "per subgraph)")
     if mode.note:
         entry["note"] = mode.note
     if mode.graph == "quant":
-        entry["graph"] = {"attention_mask_value": options.mask_value} if exporter.family == "bert" else {}
-    report = {k: v for k, v in job.report.items() if not k.startswith("_")}
-    if report:
-        entry["quantization"] = report
+        entry["graph"] = source.exporter.graph_info(options)
+    if outcome.quantization:
+        entry["quantization"] = outcome.quantization
     return entry

@@ -1,12 +1,12 @@
 """One exporter per model family: Keras model → SavedModel with one fixed ``[1, L]`` signature per bucket.
 
-The working path (DESIGN §3): ``keras.export.ExportArchive`` tracking the model, one endpoint per
+The working path (docs/toolchain.md §3): ``keras.export.ExportArchive`` tracking the model, one endpoint per
 bucket with ``tf.TensorSpec([1, L], tf.int32)`` inputs named ``ids``/``mask``/``segment_ids``, written as
 a SavedModel, then ``TFLiteConverter.from_saved_model(dir, signature_keys=[...])``. Not
 ``from_keras_model`` (fails on Keras 3) and not ``from_concrete_functions`` (converts without the
 weights and outputs NaN), and never an export without a signature (the ``[1, 1]`` input).
 
-A family registers an :class:`Exporter`; the generic code does the rest. What varies per family:
+A family declares an :class:`Exporter` (``edgekit/models/<family>/export.py``); the generic code does the rest. What varies per family:
 
 * ``model_for_length`` — the Keras model to trace for bucket length ``L``. BERT traces the same model
   at every length (weights shared across buckets in the .tflite); the BiLSTM builds a fixed-length,
@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ContextManager
 
-from ..errors import EdgekitError
 from ..models.registry import INPUT_KEYS
 
 # TFLite input names (Task Library / MediaPipe convention) → the family contract's keys
@@ -39,6 +38,8 @@ class Exporter:
     family: str
     model_for_length: Callable[[Any, int], Any] = lambda loaded, L: loaded.model
     graph_patches: Callable[[str, dict], ContextManager] = lambda graph, opts: contextlib.nullcontext()
+    # what the quant graph's patches changed, for the manifest's mode entry (from the ConvertOptions)
+    graph_info: Callable[[Any], dict] = lambda options: {}
     float_fallback_patterns: tuple[str, ...] = ()
     # candidate float-fallback groups for the measured search: group name → regex over op names
     fallback_groups: dict[str, str] = field(default_factory=dict)
@@ -50,19 +51,11 @@ class Exporter:
     unsupported_modes: dict[str, str] = field(default_factory=dict)
 
 
-EXPORTERS: dict[str, Exporter] = {}
-
-
-def register_exporter(exporter: Exporter) -> Exporter:
-    EXPORTERS[exporter.family] = exporter
-    return exporter
-
-
 def get_exporter(family: str) -> Exporter:
-    try:
-        return EXPORTERS[family]
-    except KeyError:
-        raise EdgekitError(f"no converter for model family {family!r}; known: {', '.join(EXPORTERS)}") from None
+    """The family's exporter (each family declares its own in ``edgekit/models/<family>/export.py``)."""
+    from ..models.registry import get_family
+
+    return get_family(family).exporter
 
 
 def signature_name(length: int, prefix: str = "seq") -> str:
@@ -95,7 +88,7 @@ def _plain_gather(graph: str):
     """In the quant graph, embedding lookups are a plain GATHER on the ids.
 
     Keras' ``take`` wraps negative indices first (LESS/ADD/SELECT on the int32 ids); TF's int16x8
-    calibrator then asks for min/max of the int32 ids and fails (DESIGN §3). Token ids are never
+    calibrator then asks for min/max of the int32 ids and fails (docs/toolchain.md §3). Token ids are never
     negative, so the wrap is dropped while tracing the quant graph.
     """
     if graph != "quant":
@@ -125,72 +118,3 @@ def _endpoint(model):
         return {OUTPUT_NAME: model({k: feeds[k] for k in INPUT_KEYS}, training=False)}
 
     return serve
-
-
-# ------------------------------------------------------------------------------------------ BERT
-@contextlib.contextmanager
-def _bert_patches(graph: str, options: dict):
-    """In the quant graph, masked attention scores are filled with ``mask_value`` (default -30).
-
-    Keras fills masked scores with -1e9 (``Softmax``) or -0.7*FLT_MAX (``dot_product_attention``); the
-    int8 calibration then gives the scores tensor a scale so large that every real score rounds to 0
-    (DESIGN §3). exp(-30) ≈ 1e-13: the float result is unchanged to ~1e-6.
-    """
-    if graph != "quant":
-        yield
-        return
-    import tensorflow as tf
-    from keras.src.backend.tensorflow import nn as tf_nn
-    from keras.src.layers.activations import softmax as softmax_mod
-
-    value = float(options.get("mask_value", -30.0))
-    old_softmax, old_nn = softmax_mod._large_negative_number, tf_nn._get_large_negative  # noqa: SLF001
-    softmax_mod._large_negative_number = lambda dtype: value  # noqa: SLF001
-    tf_nn._get_large_negative = lambda dtype: tf.constant(value, dtype=dtype)  # noqa: SLF001
-    try:
-        yield
-    finally:
-        softmax_mod._large_negative_number = old_softmax  # noqa: SLF001
-        tf_nn._get_large_negative = old_nn  # noqa: SLF001
-
-
-BERT_EXPORTER = register_exporter(Exporter(
-    family="bert",
-    graph_patches=_bert_patches,
-    # LayerNorm's MEAN / SQUARED_DIFFERENCE / RSQRT and the scale/shift around them lose too much in
-    # int8 (DESIGN §3): the whole LayerNorm subgraph stays float.
-    float_fallback_patterns=("layer_norm",),
-    # op roles whose int8 error was measured to matter on the MiniLM teacher (README, Conversion)
-    fallback_groups={
-        "residual_adds": r"transformer_layer_\d+(_\d+)?/add(_\d+)?\d*$",
-        "attention_mask_softmax": r"self_attention_layer(_\d+)?/softmax",
-        "attention_matmuls": r"self_attention_layer(_\d+)?/MatMul",
-        "ffn_output": r"feedforward_output_dense",
-        "gelu": r"/Gelu/",
-        "embeddings": r"(token|position|segment)_embedding|embeddings_add",
-    },
-    weights_shared_across_buckets=True,
-    supports_metadata=True,
-))
-
-
-# ---------------------------------------------------------------------------------------- BiLSTM
-def _bilstm_fixed(loaded, length: int):
-    """The same BiLSTM at a fixed length with ``LSTM(unroll=True)`` (no WHILE loop; converts in every mode)."""
-    from ..models.registry import get_family
-
-    cache = loaded.__dict__.setdefault("_fixed_models", {})
-    if length not in cache:
-        fixed = get_family(loaded.family).build(loaded.meta["config"], sequence_length=int(length))
-        fixed.set_weights(loaded.model.get_weights())
-        cache[length] = fixed
-    return cache[length]
-
-
-BILSTM_EXPORTER = register_exporter(Exporter(
-    family="bilstm",
-    model_for_length=_bilstm_fixed,
-    weights_shared_across_buckets=False,  # separate graphs; the converter may still de-duplicate the buffers
-    fill_calibration=True,  # every unrolled step of every bucket gets a real range
-    notes={"weights_shared_across_buckets": "each bucket is its own unrolled graph with its own copy of the weights"},
-))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..contracts import MANIFEST_NAME, read_manifest
-from ..errors import EdgekitError
+from ..contracts import MANIFEST_NAME
+from ..errors import EdgekitError, first_line
+from ..runtime.bundle import Bundle
+from ..runtime.interpreters import select_runtime
 from .tflite_file import TFLiteFileError, describe, read_tflite
 
 
@@ -13,8 +15,6 @@ def inspect_file(path: str | Path, load: bool = True) -> dict:
     info = read_tflite(path)
     rep = describe(info)
     if load:
-        from ..benchmarks.runtime import select_runtime
-
         rt = select_runtime()
         try:
             interp = rt.interpreter_cls(model_path=str(path))
@@ -23,8 +23,8 @@ def inspect_file(path: str | Path, load: bool = True) -> dict:
             if not info.signatures:
                 interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
-            first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), "cannot load")
-            raise TFLiteFileError(f"{path}: {rt.name} cannot load it ({first}); corrupt or truncated copy?") from None
+            raise TFLiteFileError(f"{path}: {rt.name} cannot load it ({first_line(exc, 'cannot load')}); "
+                                  "corrupt or truncated copy?") from None
         rep["runtime"] = f"{rt.name} {rt.version}"
     return rep
 
@@ -34,18 +34,15 @@ def inspect_target(target: str | Path, mode: str | None = None) -> list[dict]:
     if target.is_dir():
         if not (target / MANIFEST_NAME).is_file():
             raise EdgekitError(f"{target} is neither a .tflite file nor a bundle (no {MANIFEST_NAME})")
-        manifest = read_manifest(target)
-        modes = manifest.get("modes") or {}
-        if mode is not None and mode not in modes:
-            raise EdgekitError(f"bundle {target} has no mode {mode!r}; it has {', '.join(modes)}")
+        bundle = Bundle.open(target)
+        if mode is not None:
+            bundle.mode_entry(mode)  # an unknown mode: one clear line
         out = []
-        for name, entry in modes.items():
-            if mode is not None and name != mode:
-                continue
-            rep = inspect_file(target / entry["file"])
+        for name in [mode] if mode is not None else bundle.modes:
+            rep = inspect_file(bundle.model_file(name))
             rep["mode"] = name
             out.append(rep)
-        tl = manifest.get("task_library") or {}
+        tl = bundle.manifest.get("task_library") or {}
         if mode is None and tl.get("file") and (target / tl["file"]).is_file():
             rep = inspect_file(target / tl["file"])
             rep["mode"] = f"task-library ({tl.get('mode')})"

@@ -2,7 +2,7 @@
 
 MediaPipe Tasks ``TextClassifier`` and the Task Library's ``BertNLClassifier`` need exactly three int32
 inputs (ids, mask, segment_ids), a float ``[1, N]`` output, a *single* subgraph and TFLite metadata with
-the BERT tokenizer, the packed vocab.txt and labels.txt (DESIGN §5a). The bucketed files cannot serve
+the BERT tokenizer, the packed vocab.txt and labels.txt (docs/toolchain.md §5.2). The bucketed files cannot serve
 them (MediaPipe rejects several signatures), so a bundle of a BERT model also carries
 ``model_<mode>_task.tflite``: one ``[1, metadata_length]`` signature, converted in ``metadata_mode``
 (default fp16, which loads in every client; dynamic int8 is written with per-tensor dense weights, the
@@ -148,8 +148,8 @@ def write_task_library_file(loaded, exporter, bundle_tmp: Path, work: Path, chec
     log(f"[task] single-signature [1,{length}] {mode.name} file with TFLite metadata (MediaPipe / Task Library)")
     sm = work / "saved_model_task"
     export_saved_model(exporter, loaded, [(length, SIGNATURE)], sm, "float", {})
-    job = ConvertJob(str(sm), [SIGNATURE], per_tensor_dense=mode.name == "dynamic_int8", log=log)
-    model_bytes = mode.convert(job)
+    job = ConvertJob(str(sm), (SIGNATURE,), per_tensor_dense=mode.name == "dynamic_int8", log=log)
+    model_bytes = mode.convert(job).model
     info = read_tflite(model_bytes)
     ins, _ = info.signature_io(info.signatures[0])
     names = {k: t.name for k, t in ins.items()}

@@ -1,7 +1,8 @@
 """One settings entry per conversion mode: how to configure the converter, what graph it needs, its gate.
 
 A mode is data plus one function that turns a SavedModel (one fixed-shape signature per bucket) into
-.tflite bytes. Add a mode with :func:`register_mode`; nothing else branches on mode names.
+.tflite bytes and a report for the manifest (:class:`Converted`). Add a mode with :func:`register_mode`;
+nothing else branches on mode names.
 
 Modes:
 
@@ -20,7 +21,7 @@ Modes:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable, Iterable
 
 from ..errors import EdgekitError
 
@@ -56,7 +57,7 @@ class Mode:
     # attention mask value -30 instead of -1e9, which would eat the int8 range of the scores)
     graph: str
     needs_calibration: bool
-    convert: Callable[["ConvertJob"], bytes]
+    convert: Callable[["ConvertJob"], "Converted"]
     note: str = ""
 
     @property
@@ -64,24 +65,39 @@ class Mode:
         return f"model_{self.name}.tflite"
 
 
-@dataclass
+@dataclass(frozen=True)
+class CalibrationData:
+    """Real training sentences for full-integer calibration: ``(signature, feeds)`` pairs of every bucket."""
+
+    samples: tuple[tuple[str, dict], ...]
+    summary: dict  # how they were drawn (per bucket), for the manifest
+
+
+@dataclass(frozen=True)
 class ConvertJob:
     """What a mode's ``convert`` gets: the exported SavedModel and the options that concern it."""
 
     saved_model_dir: str
-    signature_keys: list[str]
-    representative_dataset: Callable[[], Any] | None = None
+    signature_keys: tuple[str, ...]
+    calibration: CalibrationData | None = None  # full-integer modes
     float_fallback_patterns: tuple[str, ...] = ()
     fallback_groups: dict = field(default_factory=dict)  # candidate groups for the measured search
     int8_io: bool = False
     per_tensor_dense: bool = False  # dynamic int8: per-tensor dense weights (tflite-support 0.4.4 loads them)
     fallback: str = "auto"  # int8: "none", "family" (the family's fragile ops) or "auto" (+ measured)
     fill_calibration: bool = False  # int8: calibrate with bucket-filling samples too (always for int16x8)
-    log: Callable[[str], None] = print
-    # filled in by modes for the manifest (float fallback chosen, calibration facts...)
-    report: dict = field(default_factory=dict)
-    # hook set by the converter driver for the measured fallback search (see quantize.py)
+    target_agreement: float = 0.99  # "auto": the held-out agreement the measured search aims for
+    # "auto": scores a candidate file against the source model on held-out sentences (see quantize.py)
     evaluate: Callable[[bytes], dict] | None = None
+    log: Callable[[str], None] = print
+
+
+@dataclass(frozen=True)
+class Converted:
+    """A mode's output: the .tflite bytes and what the manifest records about how they were made."""
+
+    model: bytes
+    report: dict = field(default_factory=dict)  # float fallback chosen, calibration facts... (quantized modes)
 
 
 MODES: dict[str, Mode] = {}
@@ -99,15 +115,16 @@ def get_mode(name: str) -> Mode:
         raise UnknownModeError(f"unknown mode {name!r}; known: {', '.join(MODES)}") from None
 
 
-def parse_modes(value: str | list[str]) -> list[str]:
+def parse_modes(value: str | Iterable[str]) -> tuple[str, ...]:
+    """``"fp32,int8"`` or names → known, unique mode names in the order given (``all``: every mode)."""
     names = [v.strip() for v in (value.split(",") if isinstance(value, str) else value) if v.strip()]
     if not names:
         raise UnknownModeError(f"no modes given; known: {', '.join(MODES)}")
     if "all" in names:
-        return list(MODES)
+        return tuple(MODES)
     for n in names:
         get_mode(n)
-    return list(dict.fromkeys(names))
+    return tuple(dict.fromkeys(names))
 
 
 # ------------------------------------------------------------------------------------ converters
@@ -115,41 +132,41 @@ def _converter(job: ConvertJob):
     import tensorflow as tf
 
     conv = tf.lite.TFLiteConverter.from_saved_model(job.saved_model_dir, signature_keys=list(job.signature_keys))
-    # Builtin ops only: Select-TF (Flex) ops run in no interpreter a device has (DESIGN §3).
+    # Builtin ops only: Select-TF (Flex) ops run in no interpreter a device has (docs/toolchain.md §3.7).
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     return conv
 
 
-def _fp32(job: ConvertJob) -> bytes:
-    return _converter(job).convert()
+def _fp32(job: ConvertJob) -> Converted:
+    return Converted(_converter(job).convert())
 
 
-def _fp16(job: ConvertJob) -> bytes:
+def _fp16(job: ConvertJob) -> Converted:
     import tensorflow as tf
 
     conv = _converter(job)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     conv.target_spec.supported_types = [tf.float16]
-    return conv.convert()
+    return Converted(conv.convert())
 
 
-def _dynamic_int8(job: ConvertJob) -> bytes:
+def _dynamic_int8(job: ConvertJob) -> Converted:
     import tensorflow as tf
 
     conv = _converter(job)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     if job.per_tensor_dense:
         conv._experimental_disable_per_channel_quantization_for_dense_layers = True  # noqa: SLF001
-    return conv.convert()
+    return Converted(conv.convert())
 
 
-def _int8(job: ConvertJob) -> bytes:
+def _int8(job: ConvertJob) -> Converted:
     from .quantize import full_integer
 
     return full_integer(job, activations="int8")
 
 
-def _int16x8(job: ConvertJob) -> bytes:
+def _int16x8(job: ConvertJob) -> Converted:
     from .quantize import full_integer
 
     return full_integer(job, activations="int16")

@@ -2,7 +2,7 @@
 
 Both see the same token ids: the check split is encoded once at the largest bucket; each example runs
 in the TFLite signature of the smallest bucket that holds it (what a device does), through the same
-runner ``edgekit predict`` and the benchmark runner use (:class:`edgekit.benchmarks.bundle.SignatureModel`).
+runner ``edgekit predict`` and the benchmark runner use (:class:`edgekit.runtime.model.SignatureModel`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import EdgekitError
 from ..metrics import classification_report
-from ..benchmarks.bundle import pick_bucket
+from ..runtime.buckets import pick_bucket
 
 
 class ParityError(EdgekitError):
@@ -103,7 +103,7 @@ def gate(figures: dict, thresholds) -> tuple[bool, list[str]]:
 
 def check_file(path: str | Path, check: CheckSet, buckets: list[tuple[int, str]], thresholds, threads: int = 1,
                runtime=None, progress: str | None = None) -> dict:
-    from ..benchmarks.bundle import SignatureModel
+    from ..runtime.model import SignatureModel
 
     runner = SignatureModel(path, [sig for _, sig in buckets], threads=threads, runtime=runtime)
     converted = tflite_logits(runner, check, buckets, progress=progress)

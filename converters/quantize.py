@@ -35,6 +35,7 @@ import numpy as np
 
 from ..errors import EdgekitError
 from .calibration import filled_samples
+from .modes import Converted
 from .tflite_file import read_tflite
 
 _MAX_REPAIRS = 40
@@ -44,30 +45,27 @@ class QuantizationError(EdgekitError):
     pass
 
 
-def calibrate(job, activations: str) -> bytes:
+def calibrate(job, activations: str) -> tuple[bytes, dict]:
+    """The float model calibrated on ``job.calibration`` (min/max of every tensor), and facts for the report."""
     import tensorflow as tf
 
-    if job.representative_dataset is None:
-        raise QuantizationError("full-integer quantization needs calibration data (no representative dataset)")
+    if job.calibration is None:
+        raise QuantizationError("full-integer quantization needs calibration data (none given)")
     conv = tf.lite.TFLiteConverter.from_saved_model(job.saved_model_dir, signature_keys=list(job.signature_keys))
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = job.representative_dataset
+    samples = list(job.calibration.samples)
+    facts: dict[str, Any] = {}
     if activations == "int16" or job.fill_calibration:
-        natural = list(job.representative_dataset())
-        filled = filled_samples(natural)
-        job.report["calibration_filled_samples"] = len(filled)
-
-        def rep():
-            yield from natural
-            yield from filled
-
-        conv.representative_dataset = rep
+        filled = filled_samples(samples)
+        facts["calibration_filled_samples"] = len(filled)
+        samples += filled
+    conv.representative_dataset = lambda: iter(samples)
     integer_ops = (tf.lite.OpsSet.TFLITE_BUILTINS_INT8 if activations == "int8"
                    else tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8)
     conv.target_spec.supported_ops = [integer_ops, tf.lite.OpsSet.TFLITE_BUILTINS]
     conv.experimental_mlir_quantizer = True
     conv._experimental_calibrate_only = True  # noqa: SLF001
-    return conv.convert()
+    return conv.convert(), facts
 
 
 def quantize(calibrated: bytes, activations: str, denylist: list[str], int8_io: bool = False) -> bytes:
@@ -318,7 +316,6 @@ def local_errors(calibrated: bytes, quantized: bytes, samples: list[tuple[str, d
                 denom = float(np.sqrt(np.mean(np.square(f)))) + 1e-8
                 sums[t.name] = sums.get(t.name, 0.0) + float(np.sqrt(np.mean(np.square(q - f)))) / denom
     rel = {k: v / len(feeds_list) for k, v in sums.items()}
-    local_errors.subgraph = qsig.subgraph  # type: ignore[attr-defined]  # where the names come from
     added: dict[str, float] = {}
     for op in qsg.ops:
         if op.opcode in ("QUANTIZE", "DEQUANTIZE") or not op.outputs:
@@ -340,31 +337,15 @@ def _producer_name(sg, tensor_index: int) -> str:
     return name
 
 
-def namesakes(name: str, subgraph: int, n_subgraphs: int, all_names: set[str]) -> set[str]:
-    """An op of one signature and the same op in the other signatures.
-
-    The converter names subgraph k's copy of an op ``NAME`` + ``str(k)`` (subgraph 0 keeps ``NAME``).
-    """
-    suffix = str(subgraph) if subgraph else ""
-    base = name[:-len(suffix)] if suffix and name.endswith(suffix) else name
-    out = {name}
-    for j in range(n_subgraphs):
-        cand = base + (str(j) if j else "")
-        if cand in all_names:
-            out.add(cand)
-    return out
-
-
-def full_integer(job, activations: str) -> bytes:
-    calibrated = calibrate(job, activations)
+def full_integer(job, activations: str) -> Converted:
+    calibrated, facts = calibrate(job, activations)
     cal_info = read_tflite(calibrated)
     all_names = cal_info.op_output_names()
-    n_sub = len(cal_info.subgraphs)
     family = match_patterns(calibrated, job.float_fallback_patterns) if job.fallback != "none" else set()
     repairs: list[str] = []
     denylist = set(family)
     model = quantize_repairing(calibrated, activations, denylist, job.int8_io, repairs)
-    report: dict[str, Any] = {"activations": activations, "calibrated_with": job.report.get("calibration"),
+    report: dict[str, Any] = {**facts, "activations": activations, "calibrated_with": job.calibration.summary,
                               "float_fallback": {"family_patterns": list(job.float_fallback_patterns)
                                                  if job.fallback != "none" else [],
                                                  "family_nodes": len(family)}}
@@ -372,15 +353,14 @@ def full_integer(job, activations: str) -> bytes:
         report["float_fallback"]["runtime_repairs"] = sorted(set(repairs))
 
     if job.fallback == "auto" and job.evaluate is not None:
-        model = _search(job, calibrated, activations, denylist, all_names, n_sub, model, report, repairs)
+        model = _search(job, calibrated, activations, denylist, all_names, model, report, repairs)
     info = read_tflite(model)
     widened = sum(abs(r / _WIDENED_TO - 1) < 1e-4 for *_, r in _requantized_outputs(info))
     if widened:
         report["xnnpack_widened_outputs"] = widened
         job.log(f"    {activations}: {widened} output scales widened to XNNPACK's requantization limit")
     report["float_ops"] = info.float_ops()
-    job.report.update(report)
-    return model
+    return Converted(model, report)
 
 
 def group_members(groups: dict[str, str], names: set[str]) -> dict[str, set[str]]:
@@ -394,15 +374,15 @@ def group_members(groups: dict[str, str], names: set[str]) -> dict[str, set[str]
     return out
 
 
-def _search(job, calibrated: bytes, activations: str, denylist: set[str], all_names: set[str], n_sub: int,
-            model: bytes, report: dict, repairs: list[str]) -> bytes:
+def _search(job, calibrated: bytes, activations: str, denylist: set[str], all_names: set[str], model: bytes,
+            report: dict, repairs: list[str]) -> bytes:
     """Measured float fallback: each candidate group's effect alone, then the best groups together.
 
     Every trial is quantized from the same calibration and scored against the Keras model on held-out
     training sentences (never the validation split the gate uses): argmax agreement first, mean |Δlogit|
     to break ties. Groups are added in the order of their measured gain until ``target_agreement``.
     """
-    target = float(job.report.get("target_agreement", 0.99))
+    target = job.target_agreement
     ff = report["float_fallback"]
     ff["target_agreement"] = target
     first = job.evaluate(model)
@@ -418,7 +398,7 @@ def _search(job, calibrated: bytes, activations: str, denylist: set[str], all_na
     if first["argmax_agreement"] < target and groups:
         # per-op diagnostics: the error each quantized op adds (recorded, not used to choose)
         try:
-            added = local_errors(calibrated, model, job.report.get("_samples") or [])
+            added = local_errors(calibrated, model, list(job.calibration.samples))
             ff["measured_op_error_top"] = [{"node": n, "added_rel_error": round(v, 4)} for n, v in
                                            sorted(added.items(), key=lambda kv: -kv[1])[:8]]
         except Exception:  # diagnostics only

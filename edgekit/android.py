@@ -23,13 +23,15 @@ import json
 import random
 import shutil
 import unicodedata
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from . import __version__, contracts, provenance
 from .errors import EdgekitError
-from .fsutil import atomic_directory, atomic_write_json, atomic_write_text, sha256_file
+from .fsutil import atomic_directory, atomic_write_json, atomic_write_text
+from .runtime.buckets import pick_length
+from .runtime.bundle import Bundle, BundleError
+from .runtime.evaldata import dataset_identity, load_eval
 
 GOLDEN_SEED = 20261122
 GOLDEN_MAX_LENGTHS = (8, 16, 64)
@@ -367,15 +369,6 @@ def metrics_fixture(seed: int = GOLDEN_SEED) -> dict:
     return {"generator": "edgekit android golden", "latency": latency, "reports": reports, "softmax": softmax}
 
 
-def choose_bucket(lengths: Sequence[int], num_tokens: int) -> int:
-    """Smallest bucket length that holds ``num_tokens``; the largest (truncating) when none does."""
-    ordered = sorted(lengths)
-    for length in ordered:
-        if length >= num_tokens:
-            return length
-    return ordered[-1]
-
-
 def example_manifest() -> dict:
     """A complete schema-1 manifest like ``docs/contracts.md``'s (four modes, four buckets)."""
     parity = {"examples": 345, "argmax_agreement": 1.0, "max_abs_logit_error": 0.05, "mean_abs_logit_error": 0.01,
@@ -424,7 +417,7 @@ def contracts_fixture() -> dict:
         "result_required": list(contracts.RESULT_REQUIRED),
         "example_manifest": example_manifest(),
         "buckets": {"lengths": lengths,
-                    "cases": [[n, choose_bucket(lengths, n)] for n in (0, 1, 2, 15, 16, 17, 31, 32, 33, 64, 65, 127,
+                    "cases": [[n, pick_length(lengths, n)] for n in (0, 1, 2, 15, 16, 17, 31, 32, 33, 64, 65, 127,
                                                                        128, 129, 150, 512)]},
         "dataset": {"labels": labels, "jsonl": jsonl, "sha256": ds.sha256},
     }
@@ -434,59 +427,15 @@ def contracts_fixture() -> dict:
 # assets
 
 
-@dataclass
-class CheckedBundle:
-    path: Path
-    manifest: dict
-    files: list[str] = field(default_factory=list)
-
-    @property
-    def name(self) -> str:
-        return str(self.manifest["model"]["name"])
-
-    @property
-    def labels(self) -> list[str]:
-        return list(self.manifest["labels"])
-
-
-def check_bundle(path: str | Path, verify_sha: bool = True) -> CheckedBundle:
-    """Validate a bundle directory for the app; raises :class:`EdgekitError` with one line."""
-    path = Path(path)
-    manifest = contracts.read_manifest(path)
-    mpath = path / contracts.MANIFEST_NAME
-    problems = contracts.check_manifest(manifest)
-    if problems:
-        raise EdgekitError(f"{mpath}: " + "; ".join(problems))
-    files = [contracts.MANIFEST_NAME, contracts.LABELS_NAME, str(manifest["tokenizer"]["vocab_file"])]
-    for name in files[1:]:
-        if not (path / name).is_file():
-            raise EdgekitError(f"bundle {path}: missing {name}")
-    labels_txt = [ln for ln in (path / contracts.LABELS_NAME).read_text(encoding="utf-8").splitlines()]
-    while labels_txt and not labels_txt[-1]:
-        labels_txt.pop()
-    if labels_txt != list(manifest["labels"]):
-        raise EdgekitError(f"bundle {path}: {contracts.LABELS_NAME} {labels_txt} differs from manifest labels "
-                           f"{manifest['labels']}")
-    names = {b.get("signature") for b in manifest["buckets"] if isinstance(b, dict)}
-    if not manifest["buckets"] or any(not isinstance(b, dict) or "length" not in b or "signature" not in b
-                                      for b in manifest["buckets"]):
-        raise EdgekitError(f"{mpath}: buckets must be a non-empty list of {{length, signature}}")
-    if not manifest["modes"]:
-        raise EdgekitError(f"{mpath}: no modes")
-    for mode, entry in manifest["modes"].items():
-        file = path / str(entry["file"])
-        if not file.is_file():
-            raise EdgekitError(f"bundle {path}: mode {mode}: missing {entry['file']}")
-        missing = sorted(n for n in names if n not in entry["signatures"])
-        if missing:
-            raise EdgekitError(f"bundle {path}: mode {mode} lacks signatures {missing}")
-        if file.stat().st_size != entry["bytes"]:
-            raise EdgekitError(f"bundle {path}: {entry['file']} is {file.stat().st_size} bytes, manifest says "
-                               f"{entry['bytes']}")
-        if verify_sha and sha256_file(file) != entry["sha256"]:
-            raise EdgekitError(f"bundle {path}: {entry['file']} sha256 differs from the manifest (changed after export?)")
-        files.append(str(entry["file"]))
-    return CheckedBundle(path, manifest, list(dict.fromkeys(files)))
+def check_bundle(path: str | Path, verify_sha: bool = True) -> Bundle:
+    """A bundle for the app: valid against the manifest contract, with its labels file (the app reads
+    it) and every mode's file as the manifest describes it; raises :class:`BundleError` with one line."""
+    bundle = Bundle.open(path)
+    if not (bundle.path / contracts.LABELS_NAME).is_file():
+        raise BundleError(f"bundle {bundle.path}: missing {contracts.LABELS_NAME}")
+    for mode in bundle.modes:
+        bundle.verify(mode, sha256=verify_sha)
+    return bundle
 
 
 def stratified_subset(label_ids: Sequence[int], limit: int, seed: int = 0) -> list[int]:
@@ -509,27 +458,12 @@ def stratified_subset(label_ids: Sequence[int], limit: int, seed: int = 0) -> li
     return sorted(chosen)
 
 
-def _copy_bundle(bundle: CheckedBundle, dest: Path) -> None:
+def _copy_bundle(bundle: Bundle, dest: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     for name in bundle.files:
         target = dest / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(bundle.path / name, target)
-
-
-def _dataset_identity(eval_path: Path, name: str | None, split: str | None) -> tuple[str, str]:
-    """Name and split: from a ``split.json`` next to the file (``edgekit data split``) if any."""
-    stem = eval_path.stem
-    info_path = eval_path.parent / "split.json"
-    base = None
-    if info_path.is_file():
-        try:
-            base = json.loads(info_path.read_text(encoding="utf-8")).get("dataset")
-        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
-            base = None
-    split = split or (stem if stem in ("train", "validation", "test") else "test")
-    name = name or (f"{base}:{stem}" if base else stem)
-    return name, split
 
 
 def copy_assets(bundles: Sequence[str | Path], eval_path: str | Path, app_dir: str | Path = ANDROID_DEMO, *,
@@ -542,8 +476,6 @@ def copy_assets(bundles: Sequence[str | Path], eval_path: str | Path, app_dir: s
     sha256, counts, edgekit version and commit). Everything is validated before anything is
     written; each folder and file is replaced atomically.
     """
-    from .data import load_dataset
-
     if not bundles:
         raise EdgekitError("give at least one bundle directory")
     app_dir = Path(app_dir)
@@ -562,12 +494,8 @@ def copy_assets(bundles: Sequence[str | Path], eval_path: str | Path, app_dir: s
     if len(set(names)) != len(names):
         raise EdgekitError(f"two bundles share a model name ({names}); the app picks models by name")
     eval_path = Path(eval_path)
-    if not eval_path.is_file():
-        raise EdgekitError(f"eval file not found: {eval_path}")
-    ds_name, ds_split = _dataset_identity(eval_path, name, split)
-    dataset = load_dataset(eval_path, labels=labels, name=ds_name)
-    if len(dataset) == 0:
-        raise EdgekitError(f"{eval_path}: no examples")
+    ds_name, ds_split = dataset_identity(eval_path, name, split)
+    dataset = load_eval(eval_path, labels, name=ds_name)
     total = len(dataset)
     if limit is not None and limit < total:
         dataset = dataset.subset(stratified_subset(dataset.label_ids, limit, seed), name=ds_name)
@@ -597,5 +525,5 @@ def copy_assets(bundles: Sequence[str | Path], eval_path: str | Path, app_dir: s
     }
     atomic_write_json(assets / EVAL_META_ASSET, meta)
     return {"assets": str(assets), "bundles": [{"name": b.name, "path": str(b.path),
-                                                "modes": list(b.manifest["modes"])} for b in checked],
+                                                "modes": b.modes} for b in checked],
             "eval": meta}

@@ -14,6 +14,7 @@ from .errors import EdgekitError
 
 MANIFEST_SCHEMA_VERSION = 1
 RESULT_SCHEMA_VERSION = 1
+RESULT_KIND = "edgekit-benchmark-result"
 MANIFEST_NAME = "manifest.json"
 VOCAB_NAME = "vocab.txt"
 LABELS_NAME = "labels.txt"
@@ -98,11 +99,29 @@ def missing_fields(obj: Mapping[str, Any], required: tuple[str, ...]) -> list[st
     return out
 
 
+def _bucket_signatures(buckets: Any) -> set[str] | None:
+    """The signature names of a well-formed ``buckets`` list, else None."""
+    if not isinstance(buckets, list) or not buckets:
+        return None
+    if any(not isinstance(b, Mapping) or "length" not in b or "signature" not in b for b in buckets):
+        return None
+    return {str(b["signature"]) for b in buckets}
+
+
 def check_manifest(manifest: Mapping[str, Any]) -> list[str]:
-    """Problems with a manifest, as readable strings (empty when it is complete)."""
+    """Problems with a manifest, as readable strings (empty when it is complete): required fields,
+    well-formed buckets, at least one mode, every mode with a signature per bucket."""
     problems = [f"missing {p}" for p in missing_fields(manifest, MANIFEST_REQUIRED)]
+    signatures = _bucket_signatures(manifest.get("buckets"))
+    if "buckets" in manifest and signatures is None:
+        problems.append("buckets must be a non-empty list of {length, signature}")
+    if "modes" in manifest and not manifest["modes"]:
+        problems.append("no modes")
     for mode, entry in (manifest.get("modes") or {}).items():
         problems += [f"mode {mode}: missing {p}" for p in missing_fields(entry, MODE_REQUIRED)]
+        lacking = sorted((signatures or set()) - set(entry.get("signatures") or ()))
+        if "signatures" in entry and lacking:
+            problems.append(f"mode {mode}: lacks signatures {lacking}")
     if manifest.get("schema_version", MANIFEST_SCHEMA_VERSION) > MANIFEST_SCHEMA_VERSION:
         problems.append(f"schema_version {manifest['schema_version']} is newer than this edgekit reads")
     return problems

@@ -90,6 +90,3 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
             h.update(block)
     return h.hexdigest()
 
-
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -1,80 +1,123 @@
-"""``edgekit run``: the whole job as a list of stages, each reused when its inputs have not changed.
+"""``edgekit run``: the whole job as stages that declare what they consume, each reused while its inputs hold.
 
-A stage writes its outputs under the run folder and, when it finishes, a marker
-``.stages/NAME.json`` with its settings fingerprint and summary. A later run with the same
-settings reuses the stage; changed settings (or ``--fresh``) run it again.
+A stage names the stages it needs (``needs=("teacher",)``) and the :class:`RunSettings` field it reads
+(``settings="students"``). The driver orders the stages from those declarations, and a stage's
+fingerprint is its own settings plus the fingerprints of the stages it needs, so a changed teacher
+setting runs the teacher and everything downstream of it again, and nothing else. A stage's run gets a
+:class:`StageContext`: its own settings and the results of the stages it declared, nothing more.
 
-Stages register with :func:`stage` and an ``order`` (data 10, teacher 20, students 30, convert 40,
-bench 50, report 60); the modules in :data:`STAGE_MODULES` are imported to collect them, so a room
-adds its stage in its own module and one line here.
+A finished stage writes ``.stages/NAME.json`` (fingerprint, seconds, result) under the run folder; a
+later run with the same fingerprint reuses it, ``--fresh`` runs every stage again. Stages register with
+:func:`stage`; the modules in :data:`STAGE_MODULES` are imported to collect them, so a room adds its
+stage in its own module and one line here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import importlib
 import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Mapping
 
+from .errors import EdgekitError
 from .fsutil import atomic_write_json
 
 
-@dataclass
-class RunSettings:
-    out: Path = Path("edgekit-run")
-    data: str | None = None  # None: the embedded default dataset
-    data_format: str = "auto"
+class PipelineError(EdgekitError):
+    """Stages that cannot be ordered (an unknown need, a cycle) or inputs a selected stage lacks."""
+
+
+# -------------------------------------------------------------------------------------- settings
+@dataclass(frozen=True)
+class DataSettings:
+    path: str | None = None  # None: the embedded default dataset
+    format: str = "auto"
+    seed: int = 42
+
+
+@dataclass(frozen=True)
+class TeacherSettings:
     backbone: str = "default"
-    teacher_epochs: int = 3
-    teacher_lr: float = 5e-5
+    epochs: int = 3
+    lr: float = 5e-5
     max_length: int = 64
     batch_size: int = 32
     seed: int = 42
-    fresh: bool = False
-    # students (stage "students", edgekit/distill/stage.py)
-    students: tuple[str, ...] = ("bilstm", "bert:layers=2,strategy=skip")
-    student_epochs: int = 0  # 0: the family's default (bilstm 15, bert 6; early stopping on validation)
-    distill_temperature: float = 2.0
-    distill_alpha: float = 0.5  # weight of the soft loss (edgekit.distill.losses)
-    # conversion of the teacher (stage "convert", converters/stage.py)
-    convert_modes: tuple[str, ...] = ("fp32", "dynamic_int8", "int8")
-    convert_buckets: tuple[int, ...] = (16, 32, 64, 128)
+
+
+@dataclass(frozen=True)
+class StudentsSettings:
+    specs: tuple[str, ...] = ("bilstm", "bert:layers=2,strategy=skip")
+    epochs: int = 0  # 0: the family's default (early stopping on validation)
+    temperature: float = 2.0
+    alpha: float = 0.5  # weight of the soft loss (edgekit.distill.losses)
+    seed: int = 42
+
+
+@dataclass(frozen=True)
+class ConvertSettings:
+    modes: tuple[str, ...] = ("fp32", "dynamic_int8", "int8")
+    buckets: tuple[int, ...] = (16, 32, 64, 128)
     calibration_samples: int = 200
-    # benchmarks (stages "bench" and "report", benchmarks/stages.py)
+    seed: int = 42
+
+
+@dataclass(frozen=True)
+class BenchSettings:
     arm: bool = False  # add the emulated arm64 target (qemu user-mode)
     arm_cpu: str = "cortex-a72"
     arm_limit: int = 100  # test sentences measured on the emulated target (~500x slower)
-    bench_threads: tuple[int, ...] = (1,)
+    threads: tuple[int, ...] = (1,)
 
 
-@dataclass
-class RunContext:
-    settings: RunSettings
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything ``edgekit run`` was asked for: one settings object per stage, built once at the CLI."""
+
+    out: Path = Path("edgekit-run")
+    fresh: bool = False  # run every stage again instead of reusing finished ones
+    data: DataSettings = field(default_factory=DataSettings)
+    teacher: TeacherSettings = field(default_factory=TeacherSettings)
+    students: StudentsSettings = field(default_factory=StudentsSettings)
+    convert: ConvertSettings = field(default_factory=ConvertSettings)
+    bench: BenchSettings = field(default_factory=BenchSettings)
+
+
+# ---------------------------------------------------------------------------------------- stages
+@dataclass(frozen=True)
+class StageContext:
+    """What a stage's run gets: the run folder, its own settings and the results of the stages it needs."""
+
+    out: Path
+    settings: Any  # the stage's own settings object (None for a stage without settings)
+    inputs: Mapping[str, dict]  # result of every stage named in ``needs``
     log: Callable[[str], None] = print
-    results: dict[str, dict] = field(default_factory=dict)
-    cache: dict[str, Any] = field(default_factory=dict)  # in-memory objects shared between stages
-
-    @property
-    def out(self) -> Path:
-        return Path(self.settings.out)
+    shared: dict[str, Any] = field(default_factory=dict)  # in-memory objects shared by the stages of one run
 
     def splits(self):
-        if "splits" not in self.cache:
+        """The data stage's split (the stage must need ``data``), loaded once per run."""
+        if "data" not in self.inputs:
+            raise PipelineError("a stage that reads the split must declare needs=('data', ...)")
+        split_dir = self.inputs["data"]["split_dir"]
+        if self.shared.get("split_dir") != split_dir:
             from .data import Splits
 
-            self.cache["splits"] = Splits.load(self.out / "data")
-        return self.cache["splits"]
+            self.shared.update(split_dir=split_dir, splits=Splits.load(split_dir))
+        return self.shared["splits"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Stage:
     name: str
     title: str
-    run: Callable[[RunContext], dict]
-    fingerprint: Callable[[RunSettings], dict]
-    order: int
+    run: Callable[[StageContext], dict]
+    needs: tuple[str, ...] = ()  # stages whose results this one reads (and whose fingerprints it includes)
+    settings: str | None = None  # the RunSettings field this stage reads
+    version: int = 1  # raise when the stage's outputs change for the same settings
 
 
 STAGES: dict[str, Stage] = {}
@@ -83,57 +126,97 @@ STAGES: dict[str, Stage] = {}
 STAGE_MODULES: tuple[str, ...] = ("edgekit.distill.stage", "edgekit.converters.stage", "edgekit.benchmarks.stages")
 
 
-def stage(name: str, title: str, fingerprint: Callable[[RunSettings], dict], order: int):
-    def deco(fn: Callable[[RunContext], dict]) -> Callable[[RunContext], dict]:
-        STAGES[name] = Stage(name, title, fn, fingerprint, order)
+def stage(name: str, title: str, *, needs: tuple[str, ...] = (), settings: str | None = None, version: int = 1):
+    """Register the decorated ``run(ctx) -> result`` as the stage ``name`` in :data:`STAGES`."""
+
+    def deco(fn: Callable[[StageContext], dict]) -> Callable[[StageContext], dict]:
+        STAGES[name] = Stage(name, title, fn, tuple(needs), settings, version)
         return fn
 
     return deco
 
 
-def ordered_stages() -> list[Stage]:
-    import importlib
-
+def registered_stages() -> list[Stage]:
     for module in STAGE_MODULES:
         importlib.import_module(module)
-    return sorted(STAGES.values(), key=lambda st: st.order)
+    return list(STAGES.values())
+
+
+def ordered(stages: Iterable[Stage]) -> list[Stage]:
+    """The stages in an order where each comes after every stage it needs (ties: the order given)."""
+    by_name = {st.name: st for st in stages}
+    for st in by_name.values():
+        unknown = [n for n in st.needs if n not in by_name]
+        if unknown:
+            raise PipelineError(f"stage {st.name!r} needs {', '.join(map(repr, unknown))}, which is not a stage "
+                                f"(known: {', '.join(by_name)})")
+    done: dict[str, Stage] = {}
+    while len(done) < len(by_name):
+        ready = [st for st in by_name.values() if st.name not in done and all(n in done for n in st.needs)]
+        if not ready:
+            raise PipelineError(f"the stages {', '.join(_cycle(by_name, done))} need each other in a cycle")
+        done[ready[0].name] = ready[0]
+    return list(done.values())
+
+
+def _cycle(by_name: dict[str, Stage], done: dict[str, Stage]) -> list[str]:
+    """The stages left unordered, less those that only wait downstream of the cycle."""
+    stuck = {name: st for name, st in by_name.items() if name not in done}
+    while True:
+        needed = {n for st in stuck.values() for n in st.needs}
+        downstream = [name for name in stuck if name not in needed]
+        if not downstream:
+            return list(stuck)
+        for name in downstream:
+            del stuck[name]
+
+
+def own_settings(st: Stage, settings: RunSettings) -> Any:
+    if st.settings is None:
+        return None
+    if not hasattr(settings, st.settings):
+        raise PipelineError(f"stage {st.name!r} reads settings {st.settings!r}, which RunSettings does not have")
+    return getattr(settings, st.settings)
+
+
+def fingerprints(settings: RunSettings, stages: Iterable[Stage]) -> dict[str, str]:
+    """Stage name → hash of its own settings, its version and the fingerprints of the stages it needs."""
+    out: dict[str, str] = {}
+    for st in ordered(stages):
+        own = own_settings(st, settings)
+        out[st.name] = _hash({"settings": dataclasses.asdict(own) if own is not None else None,
+                              "version": st.version, "needs": {n: out[n] for n in st.needs}})
+    return out
 
 
 def _hash(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-# ---------------------------------------------------------------------------------------- stages
-def _data_fp(s: RunSettings) -> dict:
-    return {"data": s.data, "format": s.data_format, "seed": s.seed}
-
-
-@stage("data", "load, deduplicate and split the data", _data_fp, order=10)
-def run_data(ctx: RunContext) -> dict:
+# ------------------------------------------------------------------------------ data and teacher
+@stage("data", "load, deduplicate and split the data", settings="data")
+def run_data(ctx: StageContext) -> dict:
     from .data import load_dataset, split_dataset
     from .data.default import load_default
 
-    s = ctx.settings
-    ds = load_default() if s.data is None else load_dataset(s.data, format=s.data_format)
+    s: DataSettings = ctx.settings
+    ds = load_default() if s.path is None else load_dataset(s.path, format=s.format)
     splits = split_dataset(ds, seed=s.seed)
-    splits.save(ctx.out / "data", overwrite=True)
-    ctx.cache["splits"] = splits
-    return {"dataset": ds.name, "counts": splits.info["counts"], "sha256": splits.info["sha256"]}
+    split_dir = ctx.out / "data"
+    splits.save(split_dir, overwrite=True)
+    ctx.shared.update(split_dir=str(split_dir), splits=splits)
+    return {"split_dir": str(split_dir), "dataset": ds.name, "counts": splits.info["counts"],
+            "sha256": splits.info["sha256"]}
 
 
-def _teacher_fp(s: RunSettings) -> dict:
-    return {**_data_fp(s), "backbone": s.backbone, "epochs": s.teacher_epochs, "lr": s.teacher_lr,
-            "max_length": s.max_length, "batch_size": s.batch_size}
-
-
-@stage("teacher", "fine-tune the BERT teacher", _teacher_fp, order=20)
-def run_teacher(ctx: RunContext) -> dict:
+@stage("teacher", "fine-tune the BERT teacher", needs=("data",), settings="teacher")
+def run_teacher(ctx: StageContext) -> dict:
     from .train.loop import TrainConfig
     from .train.teacher import train_teacher
 
-    s = ctx.settings
-    config = TrainConfig(epochs=s.teacher_epochs, learning_rate=s.teacher_lr, max_length=s.max_length,
-                         batch_size=s.batch_size, seed=s.seed)
+    s: TeacherSettings = ctx.settings
+    config = TrainConfig(epochs=s.epochs, learning_rate=s.lr, max_length=s.max_length, batch_size=s.batch_size,
+                         seed=s.seed)
     result = train_teacher(ctx.splits(), ctx.out / "teacher", backbone=s.backbone, config=config, log=ctx.log)
     t = result.metrics["test"]
     return {"model_dir": str(result.model_dir), "test_macro_f1": t["macro_f1"], "test_accuracy": t["accuracy"],
@@ -142,31 +225,61 @@ def run_teacher(ctx: RunContext) -> dict:
 
 
 # ---------------------------------------------------------------------------------------- driver
-def run_pipeline(settings: RunSettings, log: Callable[[str], None] = print,
-                 only: list[str] | None = None) -> dict:
-    ctx = RunContext(settings, log=log)
-    ctx.out.mkdir(parents=True, exist_ok=True)
-    markers = ctx.out / ".stages"
-    summary: dict[str, Any] = {"out": str(ctx.out), "stages": {}}
-    stages = [st for st in ordered_stages() if only is None or st.name in only]
-    for i, st in enumerate(stages, start=1):
-        fp = _hash(st.fingerprint(settings))
-        marker = markers / f"{st.name}.json"
-        prefix = f"[{i}/{len(stages)}] {st.name}"
-        if marker.is_file() and not settings.fresh:
-            saved = json.loads(marker.read_text())
-            if saved.get("fingerprint") == fp:
-                log(f"{prefix}: reused ({st.title}; finished earlier, settings unchanged)")
-                ctx.results[st.name] = saved["result"]
-                summary["stages"][st.name] = {**saved["result"], "reused": True}
-                continue
+def run_pipeline(settings: RunSettings, log: Callable[[str], None] = print, only: Iterable[str] | None = None,
+                 stages: Iterable[Stage] | None = None) -> dict:
+    """Run ``stages`` (default: every registered stage) in dependency order; returns the run summary.
+
+    ``only`` runs just the named stages; a stage it leaves out that a selected stage needs must have
+    finished earlier with the same fingerprint (its recorded result is used).
+    """
+    plan = ordered(registered_stages() if stages is None else stages)
+    fps = fingerprints(settings, plan)
+    selected = set(fps) if only is None else set(only)
+    unknown = selected - set(fps)
+    if unknown:
+        raise PipelineError(f"unknown stage(s) {', '.join(sorted(unknown))}; known: {', '.join(fps)}")
+    out = Path(settings.out)
+    out.mkdir(parents=True, exist_ok=True)
+    markers = out / ".stages"
+    results: dict[str, dict] = {}
+    shared: dict[str, Any] = {}
+    summary: dict[str, Any] = {"out": str(out), "stages": {}}
+    todo = [st for st in plan if st.name in selected]
+    for st in plan:
+        if st.name not in selected and any(st.name in other.needs for other in todo):
+            results[st.name] = _finished_result(markers, st, fps[st.name], todo)
+    for i, st in enumerate(todo, start=1):
+        prefix = f"[{i}/{len(todo)}] {st.name}"
+        saved = _marker(markers, st.name)
+        if saved is not None and saved.get("fingerprint") == fps[st.name] and not settings.fresh:
+            log(f"{prefix}: reused ({st.title}; finished earlier, settings unchanged)")
+            results[st.name] = saved["result"]
+            summary["stages"][st.name] = {**saved["result"], "reused": True}
+            continue
         log(f"{prefix}: {st.title} …")
+        ctx = StageContext(out=out, settings=own_settings(st, settings), inputs={n: results[n] for n in st.needs},
+                           log=log, shared=shared)
         t0 = time.perf_counter()
         result = st.run(ctx)
         seconds = round(time.perf_counter() - t0, 1)
-        ctx.results[st.name] = result
-        atomic_write_json(marker, {"fingerprint": fp, "seconds": seconds, "result": result})
+        results[st.name] = result
+        atomic_write_json(markers / f"{st.name}.json", {"fingerprint": fps[st.name], "seconds": seconds,
+                                                          "result": result})
         summary["stages"][st.name] = {**result, "seconds": seconds, "reused": False}
         log(f"{prefix}: done in {seconds:.0f}s")
-    atomic_write_json(ctx.out / "run.json", summary)
+    atomic_write_json(out / "run.json", summary)
     return summary
+
+
+def _marker(markers: Path, name: str) -> dict | None:
+    path = markers / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _finished_result(markers: Path, st: Stage, fingerprint: str, todo: list[Stage]) -> dict:
+    saved = _marker(markers, st.name)
+    if saved is None or saved.get("fingerprint") != fingerprint:
+        users = ", ".join(other.name for other in todo if st.name in other.needs)
+        raise PipelineError(f"stage {users} needs {st.name!r}, which has not finished with these settings in "
+                            f"{markers.parent}; run it too")
+    return saved["result"]

@@ -56,3 +56,63 @@ def training_curves(epochs: list[dict], path: str | Path, title: str = "training
     fig.suptitle(title)
     fig.tight_layout()
     return save_png(fig, path)
+
+
+
+def label_points(ax, points, labels, fontsize: float = 7, marker_radius_pt: float = 6.5, gap_pt: float = 2.0,
+                 max_rows: int = 8) -> list:
+    """Write ``labels[i]`` beside ``points[i]`` (data coordinates) so that no two labels overlap.
+
+    Call it once the axes are final (scales, limits, legend). A deterministic greedy pass: points
+    from the bottom of the axes up; each label tries the right of its point, then the left, one text
+    row higher, one lower, two higher, … and takes the first box that meets no placed label, no
+    legend and no other point's marker (kept two marker radii clear, so that a label never seems to
+    name a neighbour), inside the axes (outside them only if nothing inside is free). A label moved
+    off its point's row gets a thin leader line. Returns the annotations.
+    """
+    from matplotlib.transforms import Bbox
+
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    px_per_pt = fig.dpi / 72
+    display = [tuple(ax.transData.transform(p)) for p in points]
+    r = 2 * marker_radius_pt * px_per_pt
+    markers = [Bbox.from_extents(x - r, y - r, x + r, y + r) for x, y in display]
+    taken = []
+    if ax.get_legend() is not None:
+        taken.append(ax.get_legend().get_window_extent(renderer))
+    frame = ax.get_window_extent(renderer)
+    dx = marker_radius_pt + gap_pt
+
+    def annotate(i: int, offset: tuple[float, float], leader: bool = False):
+        arrow = {"arrowstyle": "-", "lw": 0.5, "color": "0.45", "shrinkA": 0, "shrinkB": marker_radius_pt / 2}
+        return ax.annotate(labels[i], points[i], xytext=offset, textcoords="offset points", fontsize=fontsize,
+                           ha="left" if offset[0] > 0 else "right", va="center", annotation_clip=False,
+                           arrowprops=arrow if leader else None)
+
+    def box_at(i: int, offset: tuple[float, float]):
+        ann = annotate(i, offset)
+        box = ann.get_window_extent(renderer).padded(gap_pt * px_per_pt / 2)
+        ann.remove()
+        return box
+
+    placed = []
+    for i in sorted(range(len(points)), key=lambda i: (display[i][1], display[i][0])):
+        row_pt = box_at(i, (dx, 0.0)).height / px_per_pt
+        offsets = [(side * dx, k * sign * row_pt) for k in range(max_rows + 1)
+                   for sign in ((1,) if k == 0 else (1, -1)) for side in (1, -1)]
+        chosen = outside = None
+        for offset in offsets:
+            box = box_at(i, offset)
+            if any(box.overlaps(t) for t in taken) or any(box.overlaps(m) for j, m in enumerate(markers) if j != i):
+                continue
+            if frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1:
+                chosen = (offset, box)
+                break
+            outside = outside or (offset, box)
+        offset, box = chosen or outside or ((dx, 0.0), None)
+        placed.append(annotate(i, offset, leader=offset[1] != 0))
+        if box is not None:
+            taken.append(box)
+    return placed

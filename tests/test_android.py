@@ -90,13 +90,6 @@ def test_golden_command_writes_the_files(tmp_path, golden_vocab):
     assert json.loads((tmp_path / "tokenizer_golden.json").read_text())["count"] == 150
 
 
-def test_choose_bucket():
-    assert android.choose_bucket([16, 32, 64, 128], 2) == 16
-    assert android.choose_bucket([128, 16, 64, 32], 17) == 32
-    assert android.choose_bucket([16, 32, 64, 128], 128) == 128
-    assert android.choose_bucket([16, 32, 64, 128], 129) == 128
-
-
 def test_stratified_subset_keeps_proportions_and_order():
     labels = [0] * 50 + [1] * 30 + [2] * 20
     chosen = android.stratified_subset(labels, 10, seed=3)

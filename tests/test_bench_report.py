@@ -24,7 +24,7 @@ def record(model: str, mode: str, p50: float, f1: float | None, mb: float, targe
         "device": {"arch": "aarch64" if emulated else "x86_64", "cpu_model": "Cortex-A72 (0xd08)" if emulated else "Xeon",
                    "os": "Linux 6.1", "runtime": {"name": "ai-edge-litert", "version": "2.3.0"}, "target": target,
                    "emulated": emulated, **({"emulator": "qemu-aarch64 7.2 -cpu cortex-a72"} if emulated else {})},
-        "bundle": {"model": model, "mode": mode, "sha256": "0" * 64, "bytes": int(mb * 1024 * 1024), "file": f"{mode}.tflite"},
+        "bundle": {"model": model, "mode": mode, "sha256": "0" * 64, "bytes": int(mb * 1_000_000), "file": f"{mode}.tflite"},
         "threads": threads,
         "timing_ms": {"tokenization": dict(lat, p50=0.2), "load": 3.0, "first_inference": p50 * 2, "inference": lat,
                       "end_to_end": dict(lat, p50=p50 + 0.2),

@@ -330,7 +330,7 @@ def test_benchmark_model_parser_summary_only_and_garbage():
 
 
 def test_adb_record_is_a_complete_result_record(small_bundle):
-    from edgekit.benchmarks.bundle import Bundle
+    from edgekit.runtime.bundle import Bundle
     from edgekit.benchmarks.targets.adb import parse_benchmark_output, record_from_benchmark
 
     device = {"arch": "arm64-v8a", "cpu_model": "SM8550", "os": "Android 14", "target": "adb:R5CT", "emulated": False,
@@ -445,15 +445,16 @@ def test_arm64_prepare_command_reuses_the_cache(arm64_env):
 
 
 def test_run_pipeline_bench_and_report_stages(small_bundle, eval_subset, tmp_path):
-    """The bench (50) and report (60) stages on a run folder: every bundle, the Keras row, a report;
-    records of an older plan are dropped when the stage runs again."""
-    from edgekit.benchmarks import stages
-    from edgekit.benchmarks.harness import read_results
-    from edgekit.pipeline import STAGES, RunContext, RunSettings, ordered_stages
+    """The bench and report stages on a run folder: every bundle the convert stage names, the Keras row, a
+    report; records of an older plan are dropped when the stage runs again."""
+    from dataclasses import replace
 
-    names = [st.name for st in ordered_stages()]
+    from edgekit.benchmarks import stages
+    from edgekit.runtime.records import read_records
+    from edgekit.pipeline import BenchSettings, RunSettings, StageContext, fingerprints, ordered, registered_stages
+
+    names = [st.name for st in ordered(registered_stages())]
     assert names[-2:] == ["bench", "report"]  # after data, teacher, students, convert
-    assert STAGES["bench"].order == 50 and STAGES["report"].order == 60
     run = tmp_path / "run"
     shutil.copytree(small_bundle, run / "bundles" / "small")
     (run / "data").mkdir(parents=True)
@@ -461,15 +462,18 @@ def test_run_pipeline_bench_and_report_stages(small_bundle, eval_subset, tmp_pat
     stale = {"kind": "edgekit-benchmark-result", "run_key": "old|plan"}
     (run / "results").mkdir()
     (run / "results" / "results.jsonl").write_text(json.dumps(stale) + "\n")
-    ctx = RunContext(RunSettings(out=run), log=lambda m: None)
-    out = stages.run_bench_stage(ctx)
-    records = read_results(out["results"])
+    inputs = {"data": {"split_dir": str(run / "data")},
+              "convert": {"bundles": {"small": str(run / "bundles" / "small")}}}
+    out = stages.run_bench_stage(StageContext(out=run, settings=BenchSettings(), inputs=inputs, log=lambda m: None))
+    records = read_records(out["results"])
     assert out["measurements"] == len(records) == 4  # fp32, dynamic_int8, int8 + the Keras source
     assert {r["bundle"]["mode"] for r in records} == {"fp32", "dynamic_int8", "int8", "keras"}
-    rep = stages.run_report_stage(ctx)
+    rep = stages.run_report_stage(StageContext(out=run, settings=None, inputs={"bench": out}, log=lambda m: None))
     assert Path(rep["report"]).is_file() and rep["recommendation"].startswith("teacher/")
-    # the fingerprint follows upstream stages and the arm settings
+    # the fingerprints follow the upstream stages and the arm settings
     s = RunSettings(out=run)
-    assert STAGES["bench"].fingerprint(s) != STAGES["bench"].fingerprint(RunSettings(out=run, arm=True))
-    assert STAGES["bench"].fingerprint(s) != STAGES["bench"].fingerprint(RunSettings(out=run, teacher_epochs=9))
-    assert STAGES["report"].fingerprint(s) != STAGES["report"].fingerprint(RunSettings(out=run, teacher_epochs=9))
+    fp = fingerprints(s, registered_stages())
+    arm = fingerprints(replace(s, bench=replace(s.bench, arm=True)), registered_stages())
+    teacher = fingerprints(replace(s, teacher=replace(s.teacher, epochs=9)), registered_stages())
+    assert fp["bench"] != arm["bench"] and fp["report"] != arm["report"] and fp["convert"] == arm["convert"]
+    assert fp["bench"] != teacher["bench"] and fp["report"] != teacher["report"]

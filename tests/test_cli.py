@@ -87,15 +87,17 @@ def test_split_then_train_from_split_with_result_json(tmp_path):
 
 
 def test_pipeline_data_and_teacher_stages_are_reused(tmp_path):
-    from edgekit.pipeline import RunSettings, run_pipeline
+    from dataclasses import replace
 
-    settings = RunSettings(out=tmp_path / "run", backbone=TINY_BACKBONE, teacher_epochs=1, teacher_lr=1e-3)
+    from edgekit.pipeline import RunSettings, TeacherSettings, run_pipeline
+
+    settings = RunSettings(out=tmp_path / "run", teacher=TeacherSettings(backbone=TINY_BACKBONE, epochs=1, lr=1e-3))
     logs: list[str] = []
     first = run_pipeline(settings, log=logs.append, only=["data", "teacher"])
     assert not first["stages"]["teacher"]["reused"]
     assert (tmp_path / "run" / "teacher" / "model.weights.h5").is_file()
     second = run_pipeline(settings, log=logs.append, only=["data", "teacher"])
     assert second["stages"]["data"]["reused"] and second["stages"]["teacher"]["reused"]
-    settings.teacher_epochs = 2  # changed settings: the teacher runs again, the data split does not
+    settings = replace(settings, teacher=replace(settings.teacher, epochs=2))  # the teacher runs again, not the data
     third = run_pipeline(settings, log=logs.append, only=["data", "teacher"])
     assert third["stages"]["data"]["reused"] and not third["stages"]["teacher"]["reused"]

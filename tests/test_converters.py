@@ -148,7 +148,7 @@ def test_tiny_bert_int8_is_integer_with_float_layernorm_only(tiny_bundle):
     assert names, "LayerNorm should stay float"
     import re
 
-    from edgekit.converters.exporters import BERT_EXPORTER
+    from edgekit.models.bert.export import EXPORTER as BERT_EXPORTER
 
     chosen = entry["quantization"]["float_fallback"].get("measured_groups", [])
     rx = [re.compile(BERT_EXPORTER.fallback_groups[g]) for g in chosen]
@@ -217,7 +217,8 @@ def test_tiny_bert_task_library_file_carries_metadata(tiny_bundle):
 
 
 def test_bundle_model_matches_the_keras_model(tiny_bundle, tiny_teacher_dir, default_splits):
-    from edgekit.benchmarks.bundle import Bundle, BundleModel
+    from edgekit.runtime.bundle import Bundle
+    from edgekit.runtime.model import BundleModel
     from edgekit.models.modeldir import load_model_dir
     from edgekit.train.encode import encode_texts
     from edgekit.train.loop import predict_logits
@@ -225,8 +226,12 @@ def test_bundle_model_matches_the_keras_model(tiny_bundle, tiny_teacher_dir, def
     out, _ = tiny_bundle
     loaded = load_model_dir(tiny_teacher_dir)
     texts = [e.text for e in default_splits.test.examples[:12]]
-    ref = predict_logits(loaded.model, encode_texts(loaded.tokenizer, texts, 64))
     model = BundleModel(Bundle.open(out), "fp32")
+    # the reference sees each text as the bundle does: at its bucket's length, truncated at the largest bucket
+    lengths = [model.bundle.pick_bucket(loaded.tokenizer.count_tokens(t))[0] for t in texts]
+    assert max(loaded.tokenizer.count_tokens(t) for t in texts) > max(TINY_BUCKETS)  # truncation is exercised
+    ref = np.concatenate([predict_logits(loaded.model, encode_texts(loaded.tokenizer, [t], L))
+                          for t, L in zip(texts, lengths)])
     got = np.stack([model.logits(t) for t in texts])
     np.testing.assert_allclose(got, ref, atol=1e-3)
 
@@ -422,6 +427,26 @@ def test_cli_convert_unknown_mode(tmp_path, tiny_teacher_dir):
     _one_line_error(r, "unknown mode 'int3'")
 
 
+def test_convert_options_are_checked_once_when_built_and_frozen():
+    import dataclasses
+
+    from edgekit.converters.convert import ConvertOptions
+
+    options = ConvertOptions(modes="int8,fp32,int8", buckets=[64, 16, 64],
+                             thresholds={"int8": {"min_argmax_agreement": 0.9}})
+    assert options.modes == ("int8", "fp32") and options.buckets == (16, 64)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.modes = ("fp32",)
+    for bad, needle in [({"modes": "fp32,int3"}, "unknown mode 'int3'"), ({"buckets": [1, 16]}, "must be >= 2"),
+                        ({"buckets": []}, "no buckets"), ({"fallback": "some"}, "--fallback"),
+                        ({"calibration_samples": 0}, "--calibration-samples"),
+                        ({"on_gate_failure": "skip"}, "fail or drop"),
+                        ({"thresholds": {"int8": {"agreement": 0.9}}}, "unknown parity threshold agreement"),
+                        ({"metadata_mode": "int3"}, "unknown mode 'int3'")]:
+        with pytest.raises(EdgekitError, match=needle):
+            ConvertOptions(**bad)
+
+
 def test_cli_convert_calibration_data_without_examples(tmp_path, tiny_teacher_dir, default_splits):
     from edgekit.cli import cli
     from edgekit.data import Splits
@@ -534,15 +559,16 @@ def test_run_convert_stage_bundles_the_teacher_and_every_student(tmp_path, tiny_
                                                                  default_splits):
     """``edgekit run``'s convert stage: one parity-gated bundle per model (teacher first, then students)."""
     from edgekit.converters.stage import models_to_convert, run_convert
-    from edgekit.pipeline import RunContext, RunSettings
+    from edgekit.pipeline import ConvertSettings, StageContext
 
     run = tmp_path / "run"
-    shutil.copytree(tiny_teacher_dir, run / "teacher")
-    ctx = RunContext(RunSettings(out=run, convert_modes=("fp32",), convert_buckets=(16, 32),
-                                 calibration_samples=20), log=lambda m: None)
-    ctx.cache["splits"] = default_splits
-    ctx.results["students"] = {"models": {"bilstm": str(bilstm_dir)}}
-    assert [name for name, _ in models_to_convert(ctx)] == ["teacher", "bilstm"]
+    default_splits.save(run / "data")
+    # the results of the stages it needs, as the data, teacher and students stages return them
+    inputs = {"data": {"split_dir": str(run / "data")}, "teacher": {"model_dir": str(tiny_teacher_dir)},
+              "students": {"models": {"bilstm": str(bilstm_dir)}}}
+    ctx = StageContext(out=run, settings=ConvertSettings(modes=("fp32",), buckets=(16, 32), calibration_samples=20),
+                       inputs=inputs, log=lambda m: None)
+    assert [name for name, _ in models_to_convert(inputs)] == ["teacher", "bilstm"]
     result = run_convert(ctx)
     assert set(result["bundles"]) == {"teacher", "bilstm"}
     for name in ("teacher", "bilstm"):

@@ -1,4 +1,4 @@
-"""Loaders on the real Financial PhraseBank files and on malformed ones; the embedded default data."""
+"""Loaders on the real Financial PhraseBank files and on malformed ones."""
 
 from __future__ import annotations
 
@@ -89,12 +89,3 @@ def test_hf_dataset_offline_is_one_clear_error(monkeypatch):
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     with pytest.raises(DataError, match="cannot load Hugging Face dataset"):
         load_dataset("hf:financial_phrasebank:sentences_75agree")
-
-
-def test_default_dataset_is_generated_by_the_project_and_balanced():
-    from edgekit.data.default import PER_LABEL, generate, load_default, resource_path, to_tsv
-
-    assert resource_path().read_text(encoding="utf-8") == to_tsv(generate()), "regenerate with python -m edgekit.data.default"
-    ds = load_default()
-    assert ds.counts() == {"negative": PER_LABEL, "neutral": PER_LABEL, "positive": PER_LABEL}
-    assert len(set(ds.texts)) == len(ds)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 STUDENTS = {
-    # the BiLSTM in full int8: the mode DESIGN §3 says needs the unrolled fixed-length twin
+    # the BiLSTM in full int8: the mode docs/toolchain.md §3.6 says needs the unrolled fixed-length twin
     "bilstm:embedding_dim=16,lstm_units=8": ["int8"],
     "bert:layers=1,strategy=skip": ["dynamic_int8"],
 }

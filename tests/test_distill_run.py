@@ -137,23 +137,23 @@ def test_sweep_interrupted_after_one_point_resumes_at_the_next(tiny_teacher_dir,
     assert all(p["transfer_size"] == len(default_splits.train) for p in summary["points"])
 
 
-def test_run_pipeline_students_stage_trains_and_is_reused(tmp_path, tiny_teacher_dir, default_splits):
-    import shutil
+def test_run_pipeline_students_stage_trains_and_is_reused(tmp_path, tiny_teacher_dir):
+    from dataclasses import replace
 
     from edgekit.models.modeldir import load_model_dir
-    from edgekit.pipeline import RunSettings, run_pipeline
+    from edgekit.pipeline import RunSettings, StudentsSettings, registered_stages, run_pipeline
 
-    # the stage's inputs as the data and teacher stages leave them: RUN/data and RUN/teacher
-    default_splits.save(tmp_path / "run" / "data")
-    shutil.copytree(tiny_teacher_dir, tmp_path / "run" / "teacher")
-    settings = RunSettings(out=tmp_path / "run", students=(SMALL_BILSTM, "bert:layers=1,strategy=skip"),
-                           student_epochs=1)
-    only = ["students"]
-    first = run_pipeline(settings, log=lambda m: None, only=only)["stages"]["students"]
+    # the real data stage, and the tiny teacher standing in for the teacher stage (its result names the model)
+    stages = [replace(st, run=lambda ctx: {"model_dir": str(tiny_teacher_dir)}) if st.name == "teacher" else st
+              for st in registered_stages()]
+    settings = RunSettings(out=tmp_path / "run", students=StudentsSettings(
+        specs=(SMALL_BILSTM, "bert:layers=1,strategy=skip"), epochs=1))
+    only = ["data", "teacher", "students"]
+    first = run_pipeline(settings, log=lambda m: None, only=only, stages=stages)["stages"]["students"]
     assert not first["reused"] and set(first["models"]) == {"bilstm-embedding-dim-16-lstm-units-8", "bert-layers1-skip"}
     for name, path in first["models"].items():
         loaded = load_model_dir(path)
         assert loaded.meta["role"] == "student" and loaded.family == name.split("-")[0]
     assert 0.0 <= first["bert_layers1_skip_test_macro_f1"] <= 1.0
-    again = run_pipeline(settings, log=lambda m: None, only=only)["stages"]["students"]
+    again = run_pipeline(settings, log=lambda m: None, only=only, stages=stages)["stages"]["students"]
     assert again["reused"]

@@ -53,7 +53,7 @@ def test_bilstm_fixed_length_twin_shares_weights_and_padding_does_not_change_log
     (12, 4, "skip", [2, 5, 8, 11]), (6, 3, "truncate", [0, 1, 2]), (4, 4, "skip", [0, 1, 2, 3]),
 ])
 def test_layer_strategies(n, k, strategy, expected):
-    from edgekit.distill.students import select_layers
+    from edgekit.models.bert.student import select_layers
 
     assert select_layers(n, k, strategy) == expected
 
@@ -85,7 +85,8 @@ def random_teacher():
 @pytest.mark.parametrize("spec,chosen", [("bert:layers=2,strategy=skip", [1, 3]), ("bert:layers=2,strategy=first", [0, 1]),
                                          ("bert:layers=3,strategy=last", [1, 2, 3]), ("bert:layers=3,0,2", [3, 0, 2])])
 def test_shallow_bert_copies_exactly_the_chosen_teacher_weights(random_teacher, spec, chosen):
-    from edgekit.distill.students import EMBEDDING_LAYERS, build_student
+    from edgekit.distill.students import build_student
+    from edgekit.models.bert.student import EMBEDDING_LAYERS
 
     student = build_student(spec, random_teacher, 3, 6000)
     assert student.teacher_layers == chosen

@@ -64,7 +64,8 @@ def test_fit_keeps_the_averaged_weights_it_evaluated(tokenizer, default_splits):
         import keras
 
         keras.utils.set_random_seed(3)
-        model = BILSTM.fresh(len(tokenizer.vocab), len(labels), embedding_dim=8, lstm_units=8)
+        model = BILSTM.build({"vocabulary_size": len(tokenizer.vocab), "num_classes": len(labels), "embedding_dim": 8,
+                              "lstm_units": 8})
         cfg = TrainConfig(epochs=3, batch_size=16, learning_rate=5e-3, schedule="constant", patience=3, ema=ema,
                           max_length=32)
         history = fit(model, enc["train"], y["train"], enc["validation"], y["validation"], labels, cfg,
@@ -88,7 +89,8 @@ def test_fit_trains_the_forwards_extra_variables_and_keeps_them_out_of_the_model
     enc = {p: encode_texts(tokenizer, getattr(s, p).texts, 32) for p in ("train", "validation")}
     y = {p: np.asarray(getattr(s, p).label_ids, np.int32) for p in ("train", "validation")}
     keras.utils.set_random_seed(5)
-    model = BILSTM.fresh(len(tokenizer.vocab), len(labels), embedding_dim=8, lstm_units=8)
+    model = BILSTM.build({"vocabulary_size": len(tokenizer.vocab), "num_classes": len(labels), "embedding_dim": 8,
+                          "lstm_units": 8})
     forward = feature_forward(model, "bilstm", {"hidden"}, teacher_width=4)
     before = [v.numpy().copy() for v in forward.extra_variables]
     n_weights = len(model.weights)

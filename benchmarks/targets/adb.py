@@ -18,10 +18,9 @@ import shlex
 import subprocess
 from pathlib import Path
 
-from ... import __version__
-from ...contracts import RESULT_SCHEMA_VERSION
 from ...errors import EdgekitError
-from ...provenance import git_commit, utc_now
+from ...runtime.bundle import Bundle
+from ...runtime.records import bundle_fields, result_record, synthetic_fields
 from . import Job, Target, register
 
 DEVICE_DIR = "/data/local/tmp/edgekit"
@@ -158,8 +157,6 @@ class AdbTarget(Target):
                 "runtime": {"name": "benchmark_model", "version": "user-supplied"}}
 
     def run(self, job: Job) -> dict:
-        from ..bundle import Bundle
-
         self.check()
         bundle = Bundle.open(job.bundle)
         bundle.verify(job.mode)
@@ -185,36 +182,18 @@ class AdbTarget(Target):
         return record_from_benchmark(parsed, bundle, job.mode, job.threads, length, self.device(), raw=out)
 
 
-def record_from_benchmark(parsed: dict, bundle, mode: str, threads: int, length: int, device: dict,
+def record_from_benchmark(parsed: dict, bundle: Bundle, mode: str, threads: int, length: int, device: dict,
                           raw: str | None = None) -> dict:
     """A result record (latency only) from :func:`parse_benchmark_output`."""
-    entry = bundle.mode_entry(mode)
-    labels = bundle.labels
-    record = {
-        "schema_version": RESULT_SCHEMA_VERSION,
-        "kind": "edgekit-benchmark-result",
-        "device": device,
-        "bundle": {"path": str(bundle.path), "model": bundle.manifest["model"]["name"],
-                   "family": bundle.manifest["model"].get("family"), "mode": mode, "file": entry["file"],
-                   "bytes": int(entry["bytes"]), "sha256": entry["sha256"]},
-        "threads": threads,
-        "timing_ms": {"tokenization": None, "load": parsed["load"], "first_inference": parsed["first_inference"],
-                      "warmup_mean": parsed["warmup_mean"], "inference": parsed["inference"], "end_to_end": None,
-                      "inference_by_bucket": {str(length): parsed["inference"]}},
-        "buckets_used": {str(length): parsed["inference"]["count"]},
-        "synthetic": {"seq_len": length, "tool": "benchmark_model", "forms": parsed["forms"]},
-        "memory": {"peak_rss_mb": (parsed.get("memory") or {}).get("overall_mb"),
-                   "benchmark_model": parsed.get("memory")},
-        "quality": {"n": 0, "accuracy": None, "macro_f1": None, "weighted_f1": None, "per_class": None,
-                    "labels": labels, "confusion_matrix": None,
-                    "note": "latency only: F1 on Android comes from the demo app's result JSON"},
-        "dataset": {"name": f"synthetic:seq{length}", "split": "synthetic", "sha256": None},
-        "edgekit": {"version": __version__, "git_commit": git_commit()},
-        "timestamp": utc_now(),
-    }
-    if raw is not None:
-        record["raw_output_tail"] = raw.strip().splitlines()[-8:]
-    return record
+    inference = parsed["inference"]
+    fields = synthetic_fields(length, inference, inference["count"], bundle.labels, load_ms=parsed["load"],
+                              first_ms=parsed["first_inference"], warmup_mean=parsed["warmup_mean"],
+                              quality_note="latency only: F1 on Android comes from the demo app's result JSON")
+    extra = {"raw_output_tail": raw.strip().splitlines()[-8:]} if raw is not None else {}
+    memory = {"peak_rss_mb": (parsed.get("memory") or {}).get("overall_mb"), "benchmark_model": parsed.get("memory")}
+    return result_record(device=device, bundle=bundle_fields(bundle, mode), threads=threads, memory=memory,
+                         synthetic={"seq_len": length, "tool": "benchmark_model", "forms": parsed["forms"]},
+                         **fields, **extra)
 
 
 @register("adb")

@@ -13,7 +13,7 @@ CACHE/
   ready.json  what was prepared (the cache is reused only when it matches)
 ```
 
-Traps handled (DESIGN §4): pip does not expand ``manylinux_2_x`` tags for ``--platform`` so every
+Traps handled (docs/toolchain.md §4.2–4.5): pip does not expand ``manylinux_2_x`` tags for ``--platform`` so every
 tag is listed; QEMU 7.2 passes the host's x86 ``/proc/cpuinfo`` through, which makes LiteRT's
 cpuinfo crash, so each root carries an ARM-format ``proc/cpuinfo`` (qemu ``-L`` reads it there)
 whose CPU part matches ``-cpu``; ``-cpu max`` advertises SME and computed wrong int8 results, so a

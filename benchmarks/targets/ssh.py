@@ -150,7 +150,7 @@ class SshTarget(Target):
         self._send({f"runner/{k}": v for k, v in files.items()}, "payload")
 
     def _send_bundle(self, job: Job) -> str:
-        from ..bundle import Bundle
+        from ...runtime.bundle import Bundle
 
         bundle = Bundle.open(job.bundle)
         entry = bundle.mode_entry(job.mode)

@@ -94,7 +94,7 @@ def report_cmd(results, out, max_latency_ms, max_size_mb, min_f1, rec_target, re
 
 @click.group("arm64")
 def arm64_group() -> None:
-    """The emulated ARM64 target: an aarch64 Python + LiteRT under qemu user-mode (DESIGN §4)."""
+    """The emulated ARM64 target: an aarch64 Python + LiteRT under qemu user-mode (docs/toolchain.md §4)."""
 
 
 @arm64_group.command("prepare")

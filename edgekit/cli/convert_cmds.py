@@ -74,17 +74,16 @@ def convert_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, l
           --modes fp32,dynamic_int8,int8 --out bundles/teacher-fpb75
     """
     from ..converters.convert import ConvertOptions, convert_model_dir
-    from ..converters.modes import parse_modes
     from ..models.modeldir import read_meta
 
     read_meta(model_dir)  # a missing or wrong model dir fails here, before any data work
-    options = ConvertOptions(modes=parse_modes(modes), buckets=int_list(buckets, "--buckets", "16,32,64,128"),
+    # every option checked once, here, into a frozen value (a bad mode, bucket or threshold is a one-line error)
+    options = ConvertOptions(modes=modes, buckets=int_list(buckets, "--buckets", "16,32,64,128"),
                              signature_prefix=signature_prefix, calibration_samples=calibration_samples,
                              int8_io=int8_io, fallback=fallback, target_agreement=target_agreement,
                              thresholds=_thresholds(thresholds), metadata=not no_metadata,
                              metadata_mode=metadata_mode, overwrite=overwrite, seed=seed,
                              allow_other_data=allow_other_data)
-    options.validate()
     splits = load_splits(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding)
     manifest = convert_model_dir(model_dir, out_dir, splits, options, log=lambda m: click.echo(m, err=True))
     click.echo(f"bundle → {out_dir}")
@@ -152,7 +151,8 @@ def _render(rep: dict) -> str:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per text.")
 def predict_cmd(bundle, texts, mode, threads, as_json) -> None:
     """Classify TEXTS with a bundle (tokenize, smallest bucket that fits, LiteRT, softmax)."""
-    from ..benchmarks.bundle import Bundle, BundleModel
+    from ..runtime.bundle import Bundle
+    from ..runtime.model import BundleModel
 
     b = Bundle.open(bundle)
     mode = mode or ("dynamic_int8" if "dynamic_int8" in b.modes else b.modes[0])

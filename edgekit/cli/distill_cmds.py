@@ -9,6 +9,7 @@ from typing import Callable
 
 import click
 
+from ..models.registry import family_names, get_family
 from .options import load_splits, splits_options
 
 
@@ -23,17 +24,20 @@ def _floats(value: str | None) -> list[float] | None:
         raise EdgekitError(f"expected comma-separated numbers, got {value!r}") from None
 
 
+def _family_defaults(key: str) -> str:
+    """``Default per family: bilstm 15, bert 6.`` from the families' training defaults."""
+    return "Default per family: " + ", ".join(
+        f"{name} {get_family(name).train_defaults[key]:g}" for name in family_names(students_only=True)) + "."
+
+
 def distill_options(fn: Callable) -> Callable:
     """Student, loss, augmentation and training options shared by distill and sweep."""
     options = [
         click.option("--teacher", "teacher_dir", required=True, type=click.Path(file_okay=False),
                      help="Teacher model directory (from 'edgekit train teacher')."),
         click.option("--student", default="bilstm", show_default=True,
-                     help="bilstm[:embedding_dim=64,lstm_units=128,dropout=0.5,pooling=final|max|mean,"
-                          "embedding_init=context|pca|random,"
-                          "embedding_trainable=1|0] or "
-                          "bert[:layers=3,strategy=first|last|skip|truncate] or bert:layers=2,4,5 (explicit "
-                          "0-based teacher layers)."),
+                     help="FAMILY[:key=value,...], one of: " + "; ".join(
+                         get_family(name).student_help for name in family_names(students_only=True)) + "."),
         click.option("--loss", default="hard,kl", show_default=True,
                      help="Comma-separated terms, each name[=weight]: hard, kl, logit_mse, hidden_mse, hidden_cos "
                           "(per-token states; a BiLSTM's through a learned projection to the teacher's width), "
@@ -56,10 +60,10 @@ def distill_options(fn: Callable) -> Callable:
         click.option("--unlabelled", default=None, type=click.Path(dir_okay=False, exists=True),
                      help="In-domain sentences without labels to add to the transfer set (.txt one per line, or any "
                           "data format; labels ignored). The teacher labels them; sentences in the split are dropped."),
-        click.option("--epochs", default=None, type=int, help="Default per family: bilstm 15, bert 6."),
+        click.option("--epochs", default=None, type=int, help=_family_defaults("epochs")),
         click.option("--batch-size", default=None, type=int, help="Default 32."),
-        click.option("--lr", "learning_rate", default=None, type=float, help="Default per family: bilstm 2e-3, bert 5e-5."),
-        click.option("--patience", default=None, type=int, help="Default per family: bilstm 5, bert 3."),
+        click.option("--lr", "learning_rate", default=None, type=float, help=_family_defaults("learning_rate")),
+        click.option("--patience", default=None, type=int, help=_family_defaults("patience")),
         click.option("--schedule", default=None, type=click.Choice(["exponential", "linear", "constant"]),
                      help="Learning-rate schedule (default: linear = warm-up, then linear decay to 0 at the last "
                           "epoch)."),

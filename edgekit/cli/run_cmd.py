@@ -6,30 +6,42 @@ from pathlib import Path
 
 import click
 
+from ..converters.modes import MODES
+from ..pipeline import BenchSettings, ConvertSettings, DataSettings, RunSettings, StudentsSettings, TeacherSettings
+
+_D = RunSettings()  # the defaults, in one place
+
+
+def _joined(values, sep: str = ",") -> str:
+    return sep.join(str(v) for v in values)
+
 
 @click.command("run")
 @click.option("--data", default=None,
               help="Labelled data instead of the embedded default (FPB file, csv/tsv/jsonl with text,label).")
-@click.option("--format", "data_format", default="auto", show_default=True, help="Format of --data.")
-@click.option("--out", default="edgekit-run", show_default=True, type=click.Path(file_okay=False),
+@click.option("--format", "data_format", default=_D.data.format, show_default=True, help="Format of --data.")
+@click.option("--out", default=str(_D.out), show_default=True, type=click.Path(file_okay=False),
               help="Run folder: data split, models, bundles, results, report.")
-@click.option("--backbone", default="default", show_default=True, help="Teacher backbone (see 'train teacher').")
-@click.option("--teacher-epochs", default=3, show_default=True, type=int)
-@click.option("--teacher-lr", default=5e-5, show_default=True, type=float)
-@click.option("--max-length", default=64, show_default=True, type=int)
-@click.option("--seed", default=42, show_default=True, type=int)
+@click.option("--backbone", default=_D.teacher.backbone, show_default=True,
+              help="Teacher backbone (see 'train teacher').")
+@click.option("--teacher-epochs", default=_D.teacher.epochs, show_default=True, type=int)
+@click.option("--teacher-lr", default=_D.teacher.lr, show_default=True, type=float)
+@click.option("--max-length", default=_D.teacher.max_length, show_default=True, type=int)
+@click.option("--seed", default=_D.data.seed, show_default=True, type=int)
 @click.option("--fresh", is_flag=True, help="Redo every stage instead of reusing finished ones.")
 @click.option("--arm", is_flag=True, help="Also benchmark on the emulated arm64 target (qemu; prepared on first use).")
-@click.option("--arm-cpu", default="cortex-a72", show_default=True,
+@click.option("--arm-cpu", default=_D.bench.arm_cpu, show_default=True,
               help="Emulated core for --arm: cortex-a53, cortex-a72, cortex-a76, neoverse-n1.")
-@click.option("--students", default="bilstm;bert:layers=2,strategy=skip", show_default=True,
+@click.option("--students", default=_joined(_D.students.specs, ";"), show_default=True,
               help="Students to distill, ';'-separated specs as in 'edgekit distill --student' (empty: none).")
-@click.option("--modes", default="fp32,dynamic_int8,int8", show_default=True,
-              help="TFLite modes for the teacher bundle: fp32, fp16, dynamic_int8, int8, int16x8.")
-@click.option("--buckets", default="16,32,64,128", show_default=True, help="Sequence-length buckets (signatures).")
-@click.option("--calibration-samples", default=200, show_default=True, type=int,
+@click.option("--modes", default=_joined(_D.convert.modes), show_default=True,
+              help=f"TFLite modes of every bundle: {', '.join(MODES)}.")
+@click.option("--buckets", default=_joined(_D.convert.buckets), show_default=True,
+              help="Sequence-length buckets (signatures).")
+@click.option("--calibration-samples", default=_D.convert.calibration_samples, show_default=True, type=int,
               help="Training sentences used to calibrate full-integer modes.")
-@click.option("--threads", default="1", show_default=True, help="Benchmark thread counts, e.g. 1,2.")
+@click.option("--threads", default=_joined(_D.bench.threads), show_default=True,
+              help="Benchmark thread counts, e.g. 1,2.")
 def run_cmd(data, data_format, out, backbone, teacher_epochs, teacher_lr, max_length, seed, fresh, arm,
             arm_cpu, students, modes, buckets, calibration_samples, threads) -> None:
     """Run the whole pipeline: data → teacher (→ students → TFLite → benchmark → report).
@@ -38,19 +50,25 @@ def run_cmd(data, data_format, out, backbone, teacher_epochs, teacher_lr, max_le
     all-MiniLM-L6-v2 backbone, so it works on a fresh machine without internet. Finished stages are
     reused when their settings have not changed; --fresh redoes them.
     """
+    from ..converters.stage import convert_options
     from ..errors import EdgekitError
-    from ..pipeline import RunSettings, run_pipeline
+    from ..pipeline import run_pipeline
 
     try:
         bucket_list = tuple(int(b) for b in _items(buckets, ","))
         thread_list = tuple(int(t) for t in _items(threads, ","))
     except ValueError:
         raise EdgekitError("--buckets and --threads take comma-separated whole numbers, e.g. 16,32,64") from None
-    settings = RunSettings(out=Path(out), data=data, data_format=data_format, backbone=backbone,
-                           teacher_epochs=teacher_epochs, teacher_lr=teacher_lr, max_length=max_length, seed=seed,
-                           fresh=fresh, arm=arm, arm_cpu=arm_cpu, students=_items(students, ";"),
-                           convert_modes=_items(modes, ","), convert_buckets=bucket_list,
-                           calibration_samples=calibration_samples, bench_threads=thread_list)
+    settings = RunSettings(
+        out=Path(out), fresh=fresh,
+        data=DataSettings(path=data, format=data_format, seed=seed),
+        teacher=TeacherSettings(backbone=backbone, epochs=teacher_epochs, lr=teacher_lr, max_length=max_length,
+                                seed=seed),
+        students=StudentsSettings(specs=_items(students, ";"), seed=seed),
+        convert=ConvertSettings(modes=_items(modes, ","), buckets=bucket_list,
+                                calibration_samples=calibration_samples, seed=seed),
+        bench=BenchSettings(arm=arm, arm_cpu=arm_cpu, threads=thread_list))
+    convert_options(settings.convert)  # a bad --modes or --buckets fails here, before any training
     summary = run_pipeline(settings, log=lambda m: click.echo(m, err=True))
     click.echo(f"\nedgekit run → {out}")
     for name, result in summary["stages"].items():

@@ -22,19 +22,6 @@ from ..data import Splits
 from ..errors import EdgekitError
 from ..train.loop import TrainConfig
 
-# Training defaults per student family (the CLI's "auto" values); max_length 0 = the teacher's.
-FAMILY_TRAIN_DEFAULTS: dict[str, dict] = {
-    # BiLSTM: warm-up + linear decay too (with a near-constant 2e-3 validation F1 swung by ±3 points between
-    # epochs); patience 5 so the decayed tail gets its chance.
-    "bilstm": {"learning_rate": 2e-3, "epochs": 15, "patience": 5, "batch_size": 32, "max_length": 0,
-               "schedule": "linear"},
-    # BERT students: warm-up + linear decay (a constant 8e-5 peaked at epoch 1 and drifted; FPB 75Agree
-    # 3-layer skip student test macro-F1 0.8574 → 0.8727 with this schedule, README "Distillation").
-    "bert": {"learning_rate": 5e-5, "epochs": 6, "patience": 3, "batch_size": 32, "max_length": 0,
-             "schedule": "linear"},
-}
-
-
 @dataclass
 class DistillSettings:
     student: str = "bilstm"
@@ -57,8 +44,10 @@ class DistillSettings:
 
 
 def train_config_for(family: str, **overrides) -> TrainConfig:
-    """The family's training defaults, with every non-None override applied."""
-    base = {**FAMILY_TRAIN_DEFAULTS.get(family, {}), **{k: v for k, v in overrides.items() if v is not None}}
+    """The family's training defaults (``ModelFamily.train_defaults``), with every non-None override applied."""
+    from ..models.registry import get_family
+
+    base = {**get_family(family).train_defaults, **{k: v for k, v in overrides.items() if v is not None}}
     return TrainConfig(**base)
 
 
@@ -96,6 +85,7 @@ def distill(
 
     from ..metrics import classification_report
     from ..models.modeldir import WEIGHTS_NAME, load_model_dir, save_model_dir
+    from ..models.registry import get_family
     from ..train.encode import encode_texts
     from ..train.loop import evaluate, fit
     from .augment import augment_texts, parse_augment
@@ -119,12 +109,14 @@ def distill(
     check_features(spec.family, needs)
     keras.utils.set_random_seed(cfg.seed)
     student = build_student(spec, teacher.model, len(labels), len(teacher.tokenizer.vocab))
+    family = get_family(student.family)
+    teacher_family = get_family(teacher.family)
     if "hidden" in needs:
-        n_teacher = teacher.model.backbone.num_layers
+        n_teacher = teacher_family.num_layers(teacher.model)
         layer_map = settings.layer_map or student.default_layer_map(n_teacher)
         _check_layer_map(layer_map, student.num_layers, n_teacher)
         recipe = recipe.with_layer_map(layer_map)
-    _init_student_embeddings(student, teacher, spec, settings.cache_dir, log)
+    family.prepare_student(student, teacher, spec, settings.cache_dir, log)
 
     # transfer set: the training split (+ unlabelled in-domain sentences) (+ augmentation); teacher outputs cached
     extra = unlabelled_sentences(settings.unlabelled, splits) if settings.unlabelled else None
@@ -154,7 +146,7 @@ def distill(
     forward = None
     if recipe.student_needs - {"logits"}:
         forward = feature_forward(student.model, student.family, recipe.student_needs,
-                                  teacher_width=teacher.model.backbone.hidden_dim)
+                                  teacher_width=teacher_family.width(teacher.model))
     targets = {k: v for k, v in t_out.targets().items() if k != "teacher_logits" or "logits" in recipe.teacher_needs}
 
     import tensorflow as tf
@@ -173,9 +165,6 @@ def distill(
     log(f"student {spec.label}: val macro-F1 {reports['validation']['macro_f1']:.4f}, test macro-F1 "
         f"{reports['test']['macro_f1']:.4f} (teacher {teacher_reports['test']['macro_f1']:.4f})")
 
-    from ..models.registry import get_family
-
-    family = get_family(student.family)
     metrics = {
         "model": settings.name,
         "family": student.family,
@@ -239,21 +228,6 @@ def _neighbours(texts: list[str], teacher, cache_dir, log) -> dict[str, list[str
     near = word_neighbours((w for t in texts for w in t.split()), teacher.tokenizer.vocab, table)
     log(f"augmentation: {len(near):,} words have teacher-space neighbours")
     return near
-
-
-def _init_student_embeddings(student, teacher, spec, cache_dir, log) -> None:
-    """BiLSTM students: options ``embedding_init`` (:mod:`edgekit.distill.embedding_init`; default
-    ``context``) and ``embedding_trainable`` (1 = trained with the rest, the default; 0 = frozen)."""
-    if student.family != "bilstm":
-        return
-    from .embedding_init import DEFAULT_INIT, init_embedding
-
-    layer = student.model.get_layer("embedding")
-    student.init = init_embedding(layer, str(spec.options.get("embedding_init", DEFAULT_INIT)), teacher,
-                                  cache_dir, log)
-    trainable = spec.options.get("embedding_trainable", 1)  # 0 or 1 (parse_student checked)
-    layer.trainable = bool(trainable)
-    student.init["embedding_trainable"] = bool(trainable)
 
 
 def _check_teacher_split(teacher, splits: Splits, log: Callable[[str], None]) -> None:

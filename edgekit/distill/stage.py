@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ..pipeline import RunContext, RunSettings, _teacher_fp, stage
-
-# Student spec → loss recipe used by the run (hidden-state matching only where widths agree).
-RUN_LOSSES = {"bilstm": "hard,kl", "bert": "hard,kl,hidden_mse"}
+from ..pipeline import StageContext, StudentsSettings, stage
 
 
 def student_name(spec: str) -> str:
@@ -20,26 +17,23 @@ def student_name(spec: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", spec.lower().replace("layers=", "layers").replace("strategy=", "")).strip("-")
 
 
-def _students_fp(s: RunSettings) -> dict:
-    return {**_teacher_fp(s), "students": list(s.students), "temperature": s.distill_temperature,
-            "alpha": s.distill_alpha, "epochs": s.student_epochs,
-            "stage_version": 4}  # 4: BiLSTM embedding from the teacher's per-token context
-
-
-@stage("students", "distill the students (BiLSTM, shallow BERT)", _students_fp, order=30)
-def run_students(ctx: RunContext) -> dict:
+# version 4: BiLSTM embedding from the teacher's per-token context
+@stage("students", "distill the students (BiLSTM, shallow BERT)", needs=("data", "teacher"), settings="students",
+       version=4)
+def run_students(ctx: StageContext) -> dict:
     from .job import DistillSettings, distill, train_config_for
+    from ..models.registry import get_family
     from .students import parse_student
 
-    s = ctx.settings
-    teacher_dir = ctx.results.get("teacher", {}).get("model_dir") or str(ctx.out / "teacher")
+    s: StudentsSettings = ctx.settings
+    teacher_dir = ctx.inputs["teacher"]["model_dir"]
     result: dict = {"models": {}}
-    for spec in s.students:
+    for spec in s.specs:
         family = parse_student(spec).family
         name = student_name(spec)
         settings = DistillSettings(
-            student=spec, loss=RUN_LOSSES[family], temperature=s.distill_temperature, alpha=s.distill_alpha,
-            train=train_config_for(family, epochs=s.student_epochs or None, seed=s.seed),
+            student=spec, loss=get_family(family).run_loss, temperature=s.temperature, alpha=s.alpha,
+            train=train_config_for(family, epochs=s.epochs or None, seed=s.seed),
             cache_dir=str(ctx.out / "cache" / "teacher-outputs"), name=name)
         r = distill(teacher_dir, ctx.splits(), ctx.out / "students" / name, settings, log=ctx.log)
         summary = r.summary()

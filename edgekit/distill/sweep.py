@@ -25,12 +25,6 @@ from ..fsutil import atomic_write_json, atomic_write_text
 from .executor import Executor, InProcessExecutor, PointFn, PointTask, load_result, pending, run_point
 from .job import DistillSettings
 
-DEFAULT_GRIDS: dict[str, dict[str, list[float]]] = {
-    "bilstm": {"temperature": [1, 2, 5], "alpha": [0.3, 0.5, 0.7]},
-    "bert": {"temperature": [1, 2, 3], "alpha": [0.2, 0.5, 0.8]},
-}
-
-
 def point_id(temperature: float, alpha: float) -> str:
     return f"T{temperature:g}_a{alpha:g}"
 
@@ -145,12 +139,12 @@ def run_sweep(
     log: Callable[[str], None] = print,
 ) -> dict:
     """Run (or resume) a T × alpha sweep; write sweep.json, sweep.md and heatmap.png under ``out``."""
+    from ..models.registry import get_family
     from ..provenance import stamp
     from .students import parse_student
 
     out = Path(out)
-    family = parse_student(base.student).family
-    grid = DEFAULT_GRIDS[family]
+    grid = get_family(parse_student(base.student).family).sweep_grid
     temperatures = list(temperatures or grid["temperature"])
     alphas = list(alphas or grid["alpha"])
     split_dir = ensure_split(splits, out)

@@ -92,7 +92,7 @@ def save_model_dir(
 
 def save_model_weights(model, path: Path) -> None:
     """Keras-format weights of the model alone: keras-hub tasks compile themselves with a default
-    optimizer, whose state would otherwise ride along (DESIGN §3: 273 MB instead of 91 MB)."""
+    optimizer, whose state would otherwise ride along (docs/toolchain.md §2.2: 273 MB instead of 91 MB)."""
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None:
         model.optimizer = None
@@ -143,6 +143,3 @@ def load_model_dir(model_dir: str | Path) -> LoadedModel:
     tokenizer = WordPieceTokenizer.from_settings(vocab_path, meta["tokenizer"])
     return LoadedModel(model=model, meta=meta, tokenizer=tokenizer, path=model_dir)
 
-
-def vocab_of(model_dir: str | Path) -> list[str]:
-    return load_vocab(Path(model_dir) / "vocab.txt")

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from ..errors import EdgekitError
 from ..fsutil import atomic_write_bytes, atomic_write_text
-
-MB = 1024 * 1024
+from ..runtime.records import latest_records
+from ..runtime.units import megabytes
 
 
 @dataclass(frozen=True)
@@ -69,7 +68,7 @@ class Row:
 
     @property
     def size_mb(self) -> float:
-        return self.rec["bundle"]["bytes"] / MB
+        return megabytes(self.rec["bundle"]["bytes"])
 
     @property
     def f1(self) -> float | None:
@@ -88,32 +87,6 @@ class Row:
     @property
     def synthetic(self) -> bool:
         return self.rec["dataset"].get("split") == "synthetic"
-
-
-def load_records(paths: Iterable[str | Path]) -> list[dict]:
-    """Records from JSONL file(s); a later record with the same run_key replaces an earlier one."""
-    by_key: dict[str, dict] = {}
-    n = 0
-    for path in paths:
-        path = Path(path)
-        if not path.is_file():
-            raise EdgekitError(f"results file not found: {path}")
-        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                if i == len(path.read_text(encoding="utf-8").splitlines()):
-                    continue  # a torn last line from a killed run
-                raise EdgekitError(f"{path}:{i}: not a JSON line") from None
-            if rec.get("kind") != "edgekit-benchmark-result":
-                raise EdgekitError(f"{path}:{i}: not an edgekit benchmark result")
-            n += 1
-            by_key[rec.get("run_key") or f"#{n}"] = rec
-    if not by_key:
-        raise EdgekitError("no benchmark records in " + ", ".join(map(str, paths)))
-    return list(by_key.values())
 
 
 def pareto(points: Sequence[tuple[float, float]]) -> list[int]:
@@ -181,6 +154,8 @@ def _png(fig) -> bytes:
 
 
 def _scatter(rows: Sequence[Row], x_of, x_label: str, title: str, logx: bool = False) -> bytes:
+    from ..plots import label_points
+
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2))
     pts = [(x_of(r), r.f1) for r in rows]
@@ -189,7 +164,6 @@ def _scatter(rows: Sequence[Row], x_of, x_label: str, title: str, logx: bool = F
         src = r.mode == "keras"
         ax.scatter([x], [y], marker="*" if src else markers.get(r.threads, "D"), s=90 if src else 45,
                    color="black" if src else None, zorder=3)
-        ax.annotate(f"{r.variant} t{r.threads}", (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points")
     front = pareto(pts)
     if front:
         xs, ys = zip(*[pts[i] for i in front])
@@ -197,11 +171,18 @@ def _scatter(rows: Sequence[Row], x_of, x_label: str, title: str, logx: bool = F
         ax.scatter(xs, ys, facecolors="none", edgecolors="tab:red", s=160, lw=1.5, zorder=4)
         ax.legend(fontsize=8, loc="lower right")
     if logx:
-        ax.set_xscale("log")
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+        ax.set_xscale("log")  # ticks at 1, 2, 5 × 10^k written plainly: log minor labels collide on short ranges
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1, 2, 5)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(x_label)
     ax.set_ylabel("macro-F1")
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
+    ax.margins(x=0.2, y=0.15)  # room for the labels inside the axes
+    label_points(ax, pts, [f"{r.variant} t{r.threads}" for r in rows])
     return _png(fig)
 
 
@@ -242,7 +223,7 @@ def _table(rows: Sequence[Row]) -> tuple[list[str], list[list[str]]]:
     emulated = any(r.emulated for r in rows)
     lat = "emulated ms" if emulated else "ms"
     head = ["model", "mode", "threads", "size MB", f"p50 {lat}", f"p90 {lat}", f"p99 {lat}", f"mean {lat}",
-            f"e2e p50 {lat}", f"tokenize p50 {lat}", f"load {lat}", "peak RSS MB", "n", "accuracy", "macro-F1",
+            f"e2e p50 {lat}", f"tokenize p50 {lat}", f"load {lat}", "peak RSS MiB", "n", "accuracy", "macro-F1",
             "weighted-F1", "speed-up vs Keras"]
     keras = {(r.model, r.threads): r.p50 for r in rows if r.mode == "keras"}
     body = []
@@ -285,7 +266,7 @@ def _target_heading(target: str, rows: Sequence[Row]) -> tuple[str, str]:
 
 def write_report(results: Sequence[str | Path], out: str | Path, budget: Budget = Budget(), target: str | None = None,
                  threads: int | None = None, title: str = "edgekit benchmark report") -> dict:
-    records = load_records(results)
+    records = latest_records(results)
     rows = [Row(r) for r in records]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

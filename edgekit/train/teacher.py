@@ -16,6 +16,8 @@ from ..tokenizer import WordPieceTokenizer
 from .encode import encode_texts
 from .loop import TrainConfig, evaluate, fit
 
+TEACHER_FAMILY = "bert"  # the family whose from_pretrained loads --backbone
+
 
 @dataclass
 class TeacherResult:
@@ -34,18 +36,20 @@ def train_teacher(
     log: Callable[[str], None] = print,
     progress: bool = True,
 ) -> TeacherResult:
-    from ..models.bert import BERT
     import keras
+
+    from ..models.registry import get_family
 
     config = config or TrainConfig()
     keras.utils.set_random_seed(config.seed)
     labels = list(splits.train.labels)
     source = resolve_backbone(backbone)
     t0 = time.perf_counter()
-    model, vocab, lower_case = BERT.from_pretrained(source, num_classes=len(labels), dropout=dropout)
+    family = get_family(TEACHER_FAMILY)
+    model, vocab, lower_case = family.from_pretrained(source, num_classes=len(labels), dropout=dropout)
     load_seconds = time.perf_counter() - t0
     tokenizer = WordPieceTokenizer(vocab, lower_case=lower_case)
-    log(f"backbone {source.spec}: {BERT.describe(model)} (loaded in {load_seconds:.1f}s)")
+    log(f"backbone {source.spec}: {family.describe(model)} (loaded in {load_seconds:.1f}s)")
 
     enc = {part.notes["split"]: encode_texts(tokenizer, part.texts, config.max_length) for part in splits}
     ids = {part.notes["split"]: np.asarray(part.label_ids, np.int32) for part in splits}
@@ -58,7 +62,7 @@ def train_teacher(
     truncated = {k: float(np.mean(v.num_tokens > config.max_length)) for k, v in enc.items()}
     metrics = {
         "model": name,
-        "family": "bert",
+        "family": family.name,
         "backbone": source.spec,
         "train_config": config.to_dict(),
         "history": history.to_dict(),
@@ -72,8 +76,8 @@ def train_teacher(
     out = save_model_dir(
         out_dir,
         model=model,
-        family="bert",
-        config=BERT.config_of(model),
+        family=family.name,
+        config=family.config_of(model),
         labels=labels,
         vocab=vocab,
         tokenizer_settings=tokenizer.settings,

@@ -8,7 +8,7 @@ import java.util.Map;
 import java.util.TimeZone;
 
 /**
- * Builds the result record of DESIGN §2 / {@code docs/contracts.md} (schema version 1) — the same
+ * Builds the result record of {@code docs/contracts.md} §2 (schema version 1) — the same
  * JSON the Python runner writes, with {@code device.target = "android"}.
  */
 public final class ResultRecord {

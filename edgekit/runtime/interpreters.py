@@ -1,7 +1,7 @@
 """Pick a TFLite interpreter: LiteRT first, then the legacy tflite-runtime, then TensorFlow's tf.lite.
 
-Only the standard library and numpy are imported here; the runtime module is imported lazily so
-the runner works on a device that has just one of them.
+Only the standard library is imported here; the interpreter's module is imported lazily so the
+runner works on a device that has just one of them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The BiLSTM student family: WordPiece-id embedding → dropout → BiLSTM → dropout → dense logits.
+"""The BiLSTM student family's architecture: WordPiece-id embedding → dropout → BiLSTM → dropout → dense logits.
 
 The default is the reference study's architecture: embedding width 64 over the teacher's WordPiece
 vocabulary (so a device needs one tokenizer for teacher and students), dropout 0.5, one
@@ -22,15 +22,14 @@ directions pooled over the real tokens (the LSTM then returns sequences; no extr
 ``build(config)`` gives the training model (any length; Keras 3 turns the LSTM into a WHILE loop).
 ``build(config, sequence_length=L)`` gives the same architecture at a fixed length with
 ``LSTM(unroll=True)``: no loop, so it converts to TFLite in every mode including full int8
-(DESIGN §3). Both have the same weight layout: ``fixed.set_weights(model.get_weights())`` works.
+(docs/toolchain.md §3). Both have the same weight layout: ``fixed.set_weights(model.get_weights())`` works.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..errors import EdgekitError
-from .registry import register_family
+from ...errors import EdgekitError
 
 DEFAULTS: dict[str, Any] = {
     "vocabulary_size": 30522,
@@ -104,59 +103,49 @@ def bilstm_param_count(vocabulary_size: int, embedding_dim: int, lstm_units: int
     return vocabulary_size * embedding_dim + lstm + (2 * lstm_units + 1) * num_classes
 
 
-class BiLSTMFamily:
-    name = "bilstm"
+def build(config: dict[str, Any], sequence_length: int | None = None):
+    import keras
 
-    def build(self, config: dict[str, Any], sequence_length: int | None = None):
-        import keras
-
-        c = {**DEFAULTS, **config}
-        shape = (sequence_length,) if sequence_length else (None,)
-        inputs = {k: keras.Input(shape=shape, dtype="int32", name=k)
-                  for k in ("token_ids", "padding_mask", "segment_ids")}
-        mask = keras.ops.not_equal(inputs["padding_mask"], 0)
-        x = keras.layers.Embedding(int(c["vocabulary_size"]), int(c["embedding_dim"]), name="embedding")(
-            inputs["token_ids"])
-        x = keras.layers.Dropout(float(c["dropout"]), name="embedding_dropout")(x)
-        pooling = str(c["pooling"])
-        check_pooling(pooling)
-        lstm = keras.layers.LSTM(int(c["lstm_units"]), unroll=sequence_length is not None,
-                                 return_sequences=pooling != "final", name="lstm")
-        bilstm = keras.layers.Bidirectional(lstm, merge_mode="concat", name="bilstm")
-        for direction in (bilstm.forward_layer, bilstm.backward_layer):
-            # Bidirectional forces zeros at padded steps of returned sequences; Keras's unrolled loop applies
-            # that with the mask in the wrong time order for the backward direction (zeroing real steps). The
-            # pooling masks padded steps itself, so the zeroing is not needed.
-            direction.zero_output_for_mask = False
-        x = bilstm(x, mask=mask)
-        if pooling != "final":
-            x = _pooling_layer(pooling)(x, mask)
-        x = keras.layers.Dropout(float(c["dropout"]), name="output_dropout")(x)
-        logits = keras.layers.Dense(int(c["num_classes"]), name="logits")(x)
-        model = keras.Model(inputs=inputs, outputs=logits, name="bilstm_classifier")
-        model._edgekit_config = dict(c)  # what config_of returns (functional models keep no such record)
-        return model
-
-    def config_of(self, model) -> dict[str, Any]:
-        emb = model.get_layer("embedding")
-        bi = model.get_layer("bilstm")
-        return {
-            "vocabulary_size": int(emb.input_dim),
-            "embedding_dim": int(emb.output_dim),
-            "lstm_units": int(bi.forward_layer.units),
-            "dropout": float(model.get_layer("embedding_dropout").rate),
-            "num_classes": int(model.get_layer("logits").units),
-            "pooling": next((layer.mode for layer in model.layers if layer.name == "pooling"), "final"),
-        }
-
-    def describe(self, model) -> dict[str, Any]:
-        c = self.config_of(model)
-        return {"embedding_dim": c["embedding_dim"], "lstm_units": c["lstm_units"],
-                "vocabulary_size": c["vocabulary_size"], "params": int(model.count_params())}
-
-    def fresh(self, vocabulary_size: int, num_classes: int, **overrides):
-        """A new randomly initialised student over a vocabulary of the given size."""
-        return self.build({**DEFAULTS, **overrides, "vocabulary_size": vocabulary_size, "num_classes": num_classes})
+    c = {**DEFAULTS, **config}
+    shape = (sequence_length,) if sequence_length else (None,)
+    inputs = {k: keras.Input(shape=shape, dtype="int32", name=k)
+              for k in ("token_ids", "padding_mask", "segment_ids")}
+    mask = keras.ops.not_equal(inputs["padding_mask"], 0)
+    x = keras.layers.Embedding(int(c["vocabulary_size"]), int(c["embedding_dim"]), name="embedding")(
+        inputs["token_ids"])
+    x = keras.layers.Dropout(float(c["dropout"]), name="embedding_dropout")(x)
+    pooling = str(c["pooling"])
+    check_pooling(pooling)
+    lstm = keras.layers.LSTM(int(c["lstm_units"]), unroll=sequence_length is not None,
+                             return_sequences=pooling != "final", name="lstm")
+    bilstm = keras.layers.Bidirectional(lstm, merge_mode="concat", name="bilstm")
+    for direction in (bilstm.forward_layer, bilstm.backward_layer):
+        # Bidirectional forces zeros at padded steps of returned sequences; Keras's unrolled loop applies
+        # that with the mask in the wrong time order for the backward direction (zeroing real steps). The
+        # pooling masks padded steps itself, so the zeroing is not needed.
+        direction.zero_output_for_mask = False
+    x = bilstm(x, mask=mask)
+    if pooling != "final":
+        x = _pooling_layer(pooling)(x, mask)
+    x = keras.layers.Dropout(float(c["dropout"]), name="output_dropout")(x)
+    logits = keras.layers.Dense(int(c["num_classes"]), name="logits")(x)
+    return keras.Model(inputs=inputs, outputs=logits, name="bilstm_classifier")
 
 
-BILSTM = register_family(BiLSTMFamily())
+def config_of(model) -> dict[str, Any]:
+    emb = model.get_layer("embedding")
+    bi = model.get_layer("bilstm")
+    return {
+        "vocabulary_size": int(emb.input_dim),
+        "embedding_dim": int(emb.output_dim),
+        "lstm_units": int(bi.forward_layer.units),
+        "dropout": float(model.get_layer("embedding_dropout").rate),
+        "num_classes": int(model.get_layer("logits").units),
+        "pooling": next((layer.mode for layer in model.layers if layer.name == "pooling"), "final"),
+    }
+
+
+def describe(model) -> dict[str, Any]:
+    c = config_of(model)
+    return {"embedding_dim": c["embedding_dim"], "lstm_units": c["lstm_units"],
+            "vocabulary_size": c["vocabulary_size"], "params": int(model.count_params())}

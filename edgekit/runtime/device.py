@@ -48,8 +48,9 @@ def cpu_model(text: str | None = None) -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
-def device_info(target: str = "local", emulated: str | None = None) -> dict:
-    """``emulated``: a description of the emulator (e.g. ``qemu-aarch64 -cpu cortex-a72``) or None."""
+def device_info(target: str = "local", emulated: str | None = None, runtime: dict | None = None) -> dict:
+    """The record's ``device`` block for this machine. ``emulated``: a description of the emulator
+    (e.g. ``qemu-aarch64 -cpu cortex-a72``) or None; ``runtime``: ``{name, version}`` of what ran the model."""
     emulated = emulated or os.environ.get("EDGEKIT_EMULATED") or None
     uname = platform.uname()
     info = {
@@ -60,6 +61,7 @@ def device_info(target: str = "local", emulated: str | None = None) -> dict:
         "python": platform.python_version(),
         "target": target,
         "emulated": bool(emulated),
+        "runtime": runtime or {"name": "unknown", "version": "unknown"},
     }
     if emulated:
         info["emulator"] = emulated

@@ -1,0 +1,38 @@
+"""The Hugging Face architectures ``edgekit import`` maps, one module each, keyed by ``architectures``.
+
+``find_architecture`` reads ``config.json``: its ``architectures`` entry names the mapping; a checkpoint
+without one is taken by its ``model_type``. Anything else stops with one line naming what is supported.
+A new architecture is one module with an ``ARCHITECTURE``, added to :data:`ARCHITECTURES`.
+"""
+
+from __future__ import annotations
+
+from ...errors import ModelLoadError
+from . import bert, distilbert, electra
+from .base import Architecture
+
+ARCHITECTURES: dict[str, Architecture] = {
+    a.name: a for a in (bert.ARCHITECTURE, distilbert.ARCHITECTURE, electra.ARCHITECTURE)}
+BY_MODEL_TYPE: dict[str, Architecture] = {a.model_type: a for a in ARCHITECTURES.values()}
+
+
+def supported() -> str:
+    return ", ".join(ARCHITECTURES)
+
+
+def find_architecture(config: dict) -> Architecture:
+    named = config.get("architectures") or []
+    for name in named:
+        if name in ARCHITECTURES:
+            return ARCHITECTURES[name]
+    model_type = config.get("model_type")
+    if named:
+        what = f"{', '.join(named)} ({model_type})" if model_type else ", ".join(named)
+        hint = ("; a base encoder without a fine-tuned head trains with `edgekit train teacher --backbone`"
+                if model_type in BY_MODEL_TYPE else "")
+        raise ModelLoadError(f"{what} is not supported: edgekit import takes {supported()} "
+                             f"(WordPiece tokenizers){hint}")
+    if model_type in BY_MODEL_TYPE:
+        return BY_MODEL_TYPE[model_type]
+    raise ModelLoadError(f"model_type {model_type!r} is not supported: edgekit import takes {supported()} "
+                         "(WordPiece tokenizers)")

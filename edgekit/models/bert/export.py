@@ -1,0 +1,54 @@
+"""How the converters export the BERT family (see :class:`edgekit.converters.exporters.Exporter`)."""
+
+from __future__ import annotations
+
+import contextlib
+
+from ...converters.exporters import Exporter
+
+
+@contextlib.contextmanager
+def quant_graph_patches(graph: str, options: dict):
+    """In the quant graph, masked attention scores are filled with ``mask_value`` (default -30).
+
+    Keras fills masked scores with -1e9 (``Softmax``) or -0.7*FLT_MAX (``dot_product_attention``); the
+    int8 calibration then gives the scores tensor a scale so large that every real score rounds to 0
+    (docs/toolchain.md §3). exp(-30) ≈ 1e-13: the float result is unchanged to ~1e-6.
+    """
+    if graph != "quant":
+        yield
+        return
+    import tensorflow as tf
+    from keras.src.backend.tensorflow import nn as tf_nn
+    from keras.src.layers.activations import softmax as softmax_mod
+
+    value = float(options.get("mask_value", -30.0))
+    old_softmax, old_nn = softmax_mod._large_negative_number, tf_nn._get_large_negative  # noqa: SLF001
+    softmax_mod._large_negative_number = lambda dtype: value  # noqa: SLF001
+    tf_nn._get_large_negative = lambda dtype: tf.constant(value, dtype=dtype)  # noqa: SLF001
+    try:
+        yield
+    finally:
+        softmax_mod._large_negative_number = old_softmax  # noqa: SLF001
+        tf_nn._get_large_negative = old_nn  # noqa: SLF001
+
+
+EXPORTER = Exporter(
+    family="bert",
+    graph_patches=quant_graph_patches,
+    graph_info=lambda options: {"attention_mask_value": options.mask_value},
+    # LayerNorm's MEAN / SQUARED_DIFFERENCE / RSQRT and the scale/shift around them lose too much in
+    # int8 (docs/toolchain.md §3): the whole LayerNorm subgraph stays float.
+    float_fallback_patterns=("layer_norm",),
+    # op roles whose int8 error was measured to matter on the MiniLM teacher (README, Conversion)
+    fallback_groups={
+        "residual_adds": r"transformer_layer_\d+(_\d+)?/add(_\d+)?\d*$",
+        "attention_mask_softmax": r"self_attention_layer(_\d+)?/softmax",
+        "attention_matmuls": r"self_attention_layer(_\d+)?/MatMul",
+        "ffn_output": r"feedforward_output_dense",
+        "gelu": r"/Gelu/",
+        "embeddings": r"(token|position|segment)_embedding|embeddings_add",
+    },
+    weights_shared_across_buckets=True,
+    supports_metadata=True,
+)
