@@ -17,8 +17,9 @@ from typing import Sequence
 
 from ..contracts import INPUT_NAMES, LABELS_NAME, MANIFEST_NAME, MANIFEST_SCHEMA_VERSION, VOCAB_NAME, check_manifest
 from ..fsutil import sha256_file
+from ..runtime.buckets import default_buckets
 
-BUCKETS = ((16, "seq16"), (32, "seq32"), (64, "seq64"), (128, "seq128"))
+BUCKETS = default_buckets()
 LABELS = ("negative", "neutral", "positive")
 
 

@@ -153,11 +153,9 @@ def onnx_available() -> str | None:
 def _progress(total: int, enabled: bool):
     if not enabled:
         return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, desc="bench", unit="run", dynamic_ncols=True, file=sys.stderr)
+    from ..progress import progress_bar
+
+    return progress_bar(desc="bench", total=total, unit="run", leave=True)
 
 
 def run_bench(plan: BenchPlan, out: str | Path, log: Callable[[str], None] = print, progress: bool = True,

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import EdgekitError
 from ..fsutil import atomic_write_text, sha256_file
-from ..runtime.buckets import pick_length
+from ..runtime.buckets import DEFAULT_BUCKETS, pick_length
 from ..runtime.device import device_info
 from ..runtime.evaldata import dataset_identity, load_eval
 from ..runtime.measure import elapsed_ms, measure_texts
@@ -94,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m edgekit.benchmarks.keras_baseline")
     p.add_argument("--model-dir", required=True)
     p.add_argument("--data", required=True)
-    p.add_argument("--buckets", default="16,32,64,128")
+    p.add_argument("--buckets", default=",".join(map(str, DEFAULT_BUCKETS)))
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--limit", type=int, default=None)

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..runtime.buckets import DEFAULT_BUCKETS
+
 
 def _latency(runner, sig: str, L: int, check, reps: int, warmup: int = 5) -> dict:
     n = len(check)
@@ -43,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bundle", default=None, help="existing bundle to measure (else converted into --work)")
     ap.add_argument("--work", default=None, help="where to write the bundle (default: bundles/<model name>)")
     ap.add_argument("--modes", default="fp32,fp16,dynamic_int8,int8")
-    ap.add_argument("--buckets", default="16,32,64,128")
+    ap.add_argument("--buckets", default=",".join(map(str, DEFAULT_BUCKETS)))
     ap.add_argument("--calibration-samples", type=int, default=200)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--reps", type=int, default=50, help="timed runs per bucket")

@@ -31,8 +31,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 from ..contracts import INPUT_NAMES, LABELS_NAME, MANIFEST_NAME, MANIFEST_SCHEMA_VERSION, VOCAB_NAME, check_manifest
 from ..errors import DataError, EdgekitError, first_line
 from ..fsutil import atomic_directory, atomic_write_bytes, atomic_write_json, atomic_write_text, sha256_file
+from ..runtime.buckets import DEFAULT_BUCKETS, SIGNATURE_PREFIX, signature_name
 from .calibration import calibration_samples
-from .exporters import Exporter, export_saved_model, get_exporter, signature_name
+from .exporters import Exporter, export_saved_model, get_exporter
 from .modes import CalibrationData, Converted, ConvertJob, Mode, Thresholds, get_mode, parse_modes
 from .parity import CheckSet, ParityError, check_file, compare, make_check_set, tflite_logits
 
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
     from ..models.modeldir import LoadedModel
 
 DEFAULT_MODES = ("fp32", "fp16", "dynamic_int8", "int8")
-DEFAULT_BUCKETS = (16, 32, 64, 128)
 FALLBACKS = ("none", "family", "auto")
 GATE_FAILURE = ("fail", "drop")
 
@@ -52,7 +52,7 @@ class ConvertOptions:
 
     modes: tuple[str, ...] = DEFAULT_MODES
     buckets: tuple[int, ...] = DEFAULT_BUCKETS
-    signature_prefix: str = "seq"
+    signature_prefix: str = SIGNATURE_PREFIX
     calibration_samples: int = 200
     int8_io: bool = False
     fallback: str = "auto"  # none | family | auto

@@ -58,10 +58,6 @@ def get_exporter(family: str) -> Exporter:
     return get_family(family).exporter
 
 
-def signature_name(length: int, prefix: str = "seq") -> str:
-    return f"{prefix}{int(length)}"
-
-
 def export_saved_model(exporter: Exporter, loaded, buckets: list[tuple[int, str]], out_dir: str | Path,
                        graph: str = "float", options: dict | None = None) -> list[str]:
     """Write a SavedModel with one endpoint per ``(length, signature)``; returns the signature keys."""

@@ -28,6 +28,7 @@ from pathlib import Path
 from ..contracts import LABELS_NAME, VOCAB_NAME
 from ..errors import EdgekitError
 from ..fsutil import atomic_write_bytes, sha256_file
+from ..runtime.units import megabytes
 
 SIGNATURE = "serving_default"
 # where `make tflite-support` / the README's pip --target line puts it (outside site-packages)
@@ -177,6 +178,6 @@ def write_task_library_file(loaded, exporter, bundle_tmp: Path, work: Path, chec
         progress="parity task file" if progress else None)
     if not figures["passed"]:
         raise ParityError("parity gate failed for the task-library file: " + "; ".join(figures["failures"]))
-    log(f"    {path.stat().st_size / 1e6:.1f} MB, agreement {figures['argmax_agreement']:.4f} ({entry['status']})")
+    log(f"    {megabytes(path.stat().st_size):.1f} MB, agreement {figures['argmax_agreement']:.4f} ({entry['status']})")
     entry.update({"file": name, "bytes": path.stat().st_size, "sha256": sha256_file(path), "parity": figures})
     return entry

@@ -115,6 +115,12 @@ def get_mode(name: str) -> Mode:
         raise UnknownModeError(f"unknown mode {name!r}; known: {', '.join(MODES)}") from None
 
 
+def modes_help() -> str:
+    """``fp32 (float32 reference), ...``: every registered mode with its description, for help texts."""
+    return ", ".join(f"{m.name} ({m.description}{'; ' + m.note.split(':')[0] if m.note else ''})"
+                     for m in MODES.values())
+
+
 def parse_modes(value: str | Iterable[str]) -> tuple[str, ...]:
     """``"fp32,int8"`` or names → known, unique mode names in the order given (``all``: every mode)."""
     names = [v.strip() for v in (value.split(",") if isinstance(value, str) else value) if v.strip()]

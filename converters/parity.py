@@ -57,9 +57,9 @@ def tflite_logits(runner, check: CheckSet, buckets: list[tuple[int, str]], progr
     out = np.zeros_like(check.source_logits, dtype=np.float32)
     it = range(len(check))
     if progress:
-        from tqdm.auto import tqdm
+        from ..progress import progress_bar
 
-        it = tqdm(it, desc=progress, leave=False, disable=None, dynamic_ncols=True)
+        it = progress_bar(it, desc=progress)
     for i in it:
         L, sig = pick_bucket(buckets, int(check.num_tokens[i]))
         out[i] = runner.run(sig, check.token_ids[i, :L], check.padding_mask[i, :L], check.segment_ids[i, :L])

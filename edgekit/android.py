@@ -29,7 +29,7 @@ from typing import Any, Iterable, Sequence
 from . import __version__, contracts, provenance
 from .errors import EdgekitError
 from .fsutil import atomic_directory, atomic_write_json, atomic_write_text
-from .runtime.buckets import pick_length
+from .runtime.buckets import default_buckets, pick_length
 from .runtime.bundle import Bundle, BundleError
 from .runtime.evaldata import dataset_identity, load_eval
 
@@ -37,7 +37,7 @@ GOLDEN_SEED = 20261122
 GOLDEN_MAX_LENGTHS = (8, 16, 64)
 GOLDEN_FILES = ("tokenizer_golden.json", "chars_golden.json", "vocab.txt", "metrics_golden.json",
                 "contracts_golden.json")
-DEFAULT_BUCKETS = ((16, "seq16"), (32, "seq32"), (64, "seq64"), (128, "seq128"))
+DEFAULT_BUCKETS = default_buckets()
 
 EVAL_ASSET = "eval.jsonl"
 EVAL_META_ASSET = "eval.meta.json"

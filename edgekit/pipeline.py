@@ -23,8 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
+from .benchmarks.targets.arm64 import DEFAULT_CPU
 from .errors import EdgekitError
 from .fsutil import atomic_write_json
+from .runtime.buckets import DEFAULT_BUCKETS
 
 
 class PipelineError(EdgekitError):
@@ -61,7 +63,7 @@ class StudentsSettings:
 @dataclass(frozen=True)
 class ConvertSettings:
     modes: tuple[str, ...] = ("fp32", "dynamic_int8", "int8")
-    buckets: tuple[int, ...] = (16, 32, 64, 128)
+    buckets: tuple[int, ...] = DEFAULT_BUCKETS
     calibration_samples: int = 200
     seed: int = 42
 
@@ -69,7 +71,7 @@ class ConvertSettings:
 @dataclass(frozen=True)
 class BenchSettings:
     arm: bool = False  # add the emulated arm64 target (qemu user-mode)
-    arm_cpu: str = "cortex-a72"
+    arm_cpu: str = DEFAULT_CPU
     arm_limit: int = 100  # test sentences measured on the emulated target (~500x slower)
     threads: tuple[int, ...] = (1,)
 

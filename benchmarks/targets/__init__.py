@@ -76,9 +76,14 @@ class Target:
         self.close()
 
 
-def register(scheme: str) -> Callable:
+_USAGE: dict[str, str] = {}
+
+
+def register(scheme: str, usage: str) -> Callable:
+    """Register a driver's factory for specs ``SCHEME[:...]``; ``usage`` is its spec form for help texts."""
     def deco(factory: Callable[..., Target]) -> Callable[..., Target]:
         _FACTORIES[scheme] = factory
+        _USAGE[scheme] = usage
         return factory
 
     return deco
@@ -89,9 +94,10 @@ def _load_drivers() -> None:
         importlib.import_module(f"{__name__}.{name}")
 
 
-def schemes() -> list[str]:
+def targets_help() -> str:
+    """``local, arm64[:CPU] (...), ...``: every registered target's spec form, for help texts."""
     _load_drivers()
-    return sorted(_FACTORIES)
+    return ", ".join(_USAGE[scheme] for scheme in _FACTORIES)
 
 
 def get_target(spec: str, **options) -> Target:

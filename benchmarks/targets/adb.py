@@ -196,7 +196,7 @@ def record_from_benchmark(parsed: dict, bundle: Bundle, mode: str, threads: int,
                          **fields, **extra)
 
 
-@register("adb")
+@register("adb", "adb[:serial] (a phone; TFLite benchmark_model)")
 def _factory(rest: str, **options) -> Target:
     return AdbTarget(rest or None, benchmark_binary=options.get("benchmark_binary"),
                      timeout=options.get("timeout") or 1800)

@@ -73,6 +73,6 @@ class Arm64Target(Target):
         return None
 
 
-@register("arm64")
+@register("arm64", f"arm64[:CPU] (qemu user-mode; CPU one of {', '.join(arm64.CPUS)})")
 def _factory(rest: str, **options) -> Target:
     return Arm64Target(rest or arm64.DEFAULT_CPU, cache=options.get("arm64_cache"), timeout=options.get("timeout") or 7200)

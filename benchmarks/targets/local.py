@@ -36,7 +36,7 @@ class LocalTarget(Target):
             return json.loads(out.read_text(encoding="utf-8"))
 
 
-@register("local")
+@register("local", "local (this machine)")
 def _factory(rest: str, **options) -> Target:
     if rest:
         raise EdgekitError(f"target 'local' takes no argument (got 'local:{rest}')")

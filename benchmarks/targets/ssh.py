@@ -240,7 +240,7 @@ def parse_spec(rest: str) -> tuple[str | None, str, int | None]:
     return m.group("user"), m.group("host").strip("[]"), port
 
 
-@register("ssh")
+@register("ssh", "ssh://user@host[:port] (a board with python3 + LiteRT)")
 def _factory(rest: str, **options) -> Target:
     user, host, port = parse_spec(rest)
     return SshTarget(user, host, port, python=options.get("remote_python") or "python3",

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from ..benchmarks.targets import targets_help
+from ..benchmarks.targets.arm64 import DEFAULT_CPU
 from ..errors import EdgekitError
 from .options import int_list, split_csv
 
@@ -14,8 +16,7 @@ from .options import int_list, split_csv
 @click.command("bench")
 @click.argument("bundles", nargs=-1, required=True, type=click.Path())
 @click.option("--target", "targets", multiple=True, default=("local",), show_default=True,
-              help="Where to run (repeatable or comma-separated): local, arm64[:CPU] (qemu; cortex-a53, cortex-a72, "
-                   "cortex-a76, neoverse-n1), ssh://user@host[:port], adb[:serial].")
+              help=f"Where to run (repeatable or comma-separated): {targets_help()}.")
 @click.option("--modes", default=None, help="Comma-separated modes (default: every mode of each bundle).")
 @click.option("--threads", default="1", show_default=True, help="Comma-separated thread counts, e.g. 1,2.")
 @click.option("--data", type=click.Path(dir_okay=False), default=None,
@@ -116,7 +117,7 @@ def arm64_prepare(cache, force) -> None:
 
 @arm64_group.command("python", context_settings={"ignore_unknown_options": True})
 @click.option("--cache", type=click.Path(file_okay=False), default=None)
-@click.option("--cpu", default="cortex-a72", show_default=True)
+@click.option("--cpu", default=DEFAULT_CPU, show_default=True)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def arm64_python(cache, cpu, args) -> None:
     """Run the emulated aarch64 python with ARGS (e.g. -c 'import platform; print(platform.machine())')."""

@@ -6,6 +6,9 @@ import json
 
 import click
 
+from ..converters.convert import DEFAULT_MODES, FALLBACKS
+from ..converters.modes import modes_help
+from ..runtime.buckets import DEFAULT_BUCKETS, SIGNATURE_PREFIX
 from .options import int_list, load_splits, splits_options
 
 
@@ -32,16 +35,15 @@ def _thresholds(values: tuple[str, ...]) -> dict[str, dict]:
 @click.argument("model_dir", type=click.Path())
 @splits_options
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Bundle folder to write.")
-@click.option("--modes", default="fp32,fp16,dynamic_int8,int8", show_default=True,
-              help="Comma-separated: fp32, fp16, dynamic_int8, int8 (full integer), int16x8 (16-bit activations: "
-                   "an accuracy reference, not a deployment mode), or all.")
-@click.option("--buckets", default="16,32,64,128", show_default=True,
+@click.option("--modes", default=",".join(DEFAULT_MODES), show_default=True,
+              help=f"Comma-separated, or all: {modes_help()}.")
+@click.option("--buckets", default=",".join(map(str, DEFAULT_BUCKETS)), show_default=True,
               help="Sequence-length buckets: one [1,L] signature per bucket in every file.")
-@click.option("--signature-prefix", default="seq", show_default=True, help="Signature names are PREFIX<length>.")
+@click.option("--signature-prefix", default=SIGNATURE_PREFIX, show_default=True, help="Signature names are PREFIX<length>.")
 @click.option("--calibration-samples", default=200, show_default=True, type=int,
               help="Training sentences used to calibrate int8/int16x8, spread evenly over the buckets.")
 @click.option("--int8-io", is_flag=True, help="int8: make the logits output int8 too (ids stay int32).")
-@click.option("--fallback", type=click.Choice(["auto", "family", "none"]), default="auto", show_default=True,
+@click.option("--fallback", type=click.Choice(FALLBACKS), default="auto", show_default=True,
               help="int8/int16x8 float fallback: none; family (BERT: LayerNorm kept float); auto (family + ops "
                    "chosen by measured per-layer error until --target-agreement on held-out training sentences).")
 @click.option("--target-agreement", default=0.99, show_default=True, type=float,
@@ -78,7 +80,7 @@ def convert_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, l
 
     read_meta(model_dir)  # a missing or wrong model dir fails here, before any data work
     # every option checked once, here, into a frozen value (a bad mode, bucket or threshold is a one-line error)
-    options = ConvertOptions(modes=modes, buckets=int_list(buckets, "--buckets", "16,32,64,128"),
+    options = ConvertOptions(modes=modes, buckets=int_list(buckets, "--buckets", "16,32,64"),
                              signature_prefix=signature_prefix, calibration_samples=calibration_samples,
                              int8_io=int8_io, fallback=fallback, target_agreement=target_agreement,
                              thresholds=_thresholds(thresholds), metadata=not no_metadata,

@@ -9,6 +9,7 @@ from typing import Callable
 
 import click
 
+from ..distill.losses import losses_help
 from ..models.registry import family_names, get_family
 from .options import load_splits, splits_options
 
@@ -39,9 +40,8 @@ def distill_options(fn: Callable) -> Callable:
                      help="FAMILY[:key=value,...], one of: " + "; ".join(
                          get_family(name).student_help for name in family_names(students_only=True)) + "."),
         click.option("--loss", default="hard,kl", show_default=True,
-                     help="Comma-separated terms, each name[=weight]: hard, kl, logit_mse, hidden_mse, hidden_cos "
-                          "(per-token states; a BiLSTM's through a learned projection to the teacher's width), "
-                          "embedding_mse (BERT students), similarity (sentence-similarity rows; any student). "
+                     help=f"Comma-separated terms, each name[=weight]: {losses_help()}. Hidden-state terms compare "
+                          "per-token states (a BiLSTM's through a learned projection to the teacher's width). "
                           "Without weights: hard gets 1-alpha, the soft logit term alpha, feature terms 1."),
         click.option("--alpha", default=0.5, show_default=True, type=float,
                      help="Weight of the SOFT loss; the hard-label loss gets 1-alpha (alpha=1: pure distillation)."),

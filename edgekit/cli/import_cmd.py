@@ -18,9 +18,9 @@ import click
 def import_cmd(src, out_dir, labels, max_length, overwrite) -> None:
     """Import a fine-tuned Hugging Face classifier: SRC is a local folder or hf://ORG/NAME[@REVISION].
 
-    \b
     Takes BertForSequenceClassification, DistilBertForSequenceClassification and
-    ElectraForSequenceClassification checkpoints with WordPiece vocabularies: config.json, model.safetensors
+    ElectraForSequenceClassification (embeddings as wide as the layers) checkpoints with WordPiece
+    vocabularies: config.json, model.safetensors
     (read with numpy; pickled .bin files are refused) and vocab.txt or tokenizer.json. Writes an ordinary
     model directory (what training writes) with the fine-tuned head, the labels of config.json, the
     checkpoint's tokenizer settings and where it came from, so convert, distill --teacher, bench and

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..converters.modes import MODES
+from ..benchmarks.targets.arm64 import CPUS
+from ..converters.modes import modes_help
 from ..pipeline import BenchSettings, ConvertSettings, DataSettings, RunSettings, StudentsSettings, TeacherSettings
 
 _D = RunSettings()  # the defaults, in one place
@@ -31,11 +32,11 @@ def _joined(values, sep: str = ",") -> str:
 @click.option("--fresh", is_flag=True, help="Redo every stage instead of reusing finished ones.")
 @click.option("--arm", is_flag=True, help="Also benchmark on the emulated arm64 target (qemu; prepared on first use).")
 @click.option("--arm-cpu", default=_D.bench.arm_cpu, show_default=True,
-              help="Emulated core for --arm: cortex-a53, cortex-a72, cortex-a76, neoverse-n1.")
+              help=f"Emulated core for --arm: {', '.join(CPUS)}.")
 @click.option("--students", default=_joined(_D.students.specs, ";"), show_default=True,
               help="Students to distill, ';'-separated specs as in 'edgekit distill --student' (empty: none).")
 @click.option("--modes", default=_joined(_D.convert.modes), show_default=True,
-              help=f"TFLite modes of every bundle: {', '.join(MODES)}.")
+              help=f"TFLite modes of every bundle: {modes_help()}.")
 @click.option("--buckets", default=_joined(_D.convert.buckets), show_default=True,
               help="Sequence-length buckets (signatures).")
 @click.option("--calibration-samples", default=_D.convert.calibration_samples, show_default=True, type=int,

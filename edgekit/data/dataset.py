@@ -11,6 +11,7 @@ from typing import Iterable, Sequence
 
 from ..errors import DataError
 from ..fsutil import atomic_write_text
+from ..runtime.buckets import DEFAULT_BUCKETS
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ class Dataset:
         if tokenizer is not None:
             toks = [tokenizer.count_tokens(e.text) for e in self.examples]
             out["tokens_with_specials"] = _describe(toks)
-            out["coverage"] = {str(L): _share(toks, L) for L in (16, 32, 64, 128)}
+            out["coverage"] = {str(L): _share(toks, L) for L in DEFAULT_BUCKETS}
         return out
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..data import Splits
 from ..fsutil import atomic_write_json, atomic_write_text
+from ..runtime.units import megabytes
 from .executor import Executor, PointTask
 from .job import DistillSettings, train_config_for
 from .sweep import ensure_split, run_tasks
@@ -156,7 +157,7 @@ def _figure(row: dict, key: str) -> str:
 
 def markdown(teacher: dict, rows: list[dict], targets: dict) -> str:
     def mb(b):
-        return f"{b / 1e6:.1f} MB" if b else "–"
+        return f"{megabytes(b):.1f} MB" if b else "–"
 
     lines = ["| model | seeds | val macro-F1 | test macro-F1 | Δ test vs teacher | params | Keras size | train s |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]

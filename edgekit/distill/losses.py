@@ -167,6 +167,11 @@ register_loss(LossTerm("similarity", _similarity, "feature", frozenset({"sentenc
                        doc="similarity-preserving: rows of the batch's sentence-similarity matrices"))
 
 
+def losses_help() -> str:
+    """``hard (cross-entropy ...), kl (...)``: every registered term with its description, for help texts."""
+    return ", ".join(f"{t.name} ({t.doc})" for t in LOSSES.values())
+
+
 # ---------------------------------------------------------------------------------- the recipe
 @dataclass(frozen=True)
 class LossRecipe:

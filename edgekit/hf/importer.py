@@ -46,8 +46,6 @@ def import_checkpoint(spec: str, out_dir: str | Path, *, labels: list[str] | Non
                              f"{backbone['vocabulary_size']}")
     length = _max_length(max_length, vocab.model_max_length, backbone["max_sequence_length"])
     checkpoint = Checkpoint.read(source.weights, architecture.prefix)
-    log(f"{spec}: {architecture.name}, {backbone['num_layers']} layers, hidden {backbone['hidden_dim']}, "
-        f"{len(names)} labels ({', '.join(names)})")
 
     family = get_family(architecture.family)
     model = family.build(family_config)
@@ -60,12 +58,16 @@ def import_checkpoint(spec: str, out_dir: str | Path, *, labels: list[str] | Non
         tokenizer_settings=vocab.tokenizer.settings, max_length=length,
         extra_meta={"name": out_dir.name, "role": "teacher", "source_checkpoint": spec, "source": record},
         overwrite=overwrite)
-    log(f"model directory → {out}")
+    log(f"{spec}: {architecture.name}, {backbone['num_layers']} layers, hidden {backbone['hidden_dim']}, "
+        f"labels {', '.join(names)} → {out}")
     return out
 
 
 def label_names(config: dict, given: list[str] | None) -> list[str]:
     """Output-order label names: ``given`` (``--labels``) or config.json's ``id2label`` unless generic."""
+    problem = config.get("problem_type") or "single_label_classification"
+    if problem != "single_label_classification":
+        raise ModelLoadError(f"problem_type {problem!r} is not supported: edgekit serves single-label classifiers")
     id2label = {int(k): str(v) for k, v in (config.get("id2label") or {}).items()}
     if sorted(id2label) != list(range(len(id2label))):
         raise ModelLoadError(f"config.json id2label ids are {sorted(id2label)}, not 0..N-1")
@@ -78,6 +80,8 @@ def label_names(config: dict, given: list[str] | None) -> list[str]:
         shown = ", ".join(names) if names else "none"
         raise EdgekitError(f"config.json labels are generic ({shown}): name them in output order with "
                            "--labels a,b,c")
+    if len(names) < 2:
+        raise ModelLoadError(f"a classifier needs at least 2 labels, this one has {len(names)}")
     if any(not n.strip() for n in names) or len(set(names)) != len(names):
         raise EdgekitError(f"labels must be distinct and non-empty, got {names}")
     return names

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import ModelLoadError, first_line
 from ..fsutil import atomic_directory, atomic_write_json, atomic_write_text
-from ..tokenizer import WordPieceTokenizer, load_vocab
+from ..tokenizer import WordPieceTokenizer
 
 META_NAME = "edgekit_model.json"
 WEIGHTS_NAME = "model.weights.h5"

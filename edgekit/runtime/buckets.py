@@ -11,6 +11,21 @@ from typing import Iterable, TypeVar
 
 S = TypeVar("S")
 
+# The default length buckets (one ``[1, L]`` signature each) of conversion, ``edgekit run``, the Android
+# golden fixture and the benchmark fixtures: the one place they are written.
+DEFAULT_BUCKETS: tuple[int, ...] = (16, 32, 64, 128)
+SIGNATURE_PREFIX = "seq"
+
+
+def signature_name(length: int, prefix: str = SIGNATURE_PREFIX) -> str:
+    """The signature of a bucket: ``seq16`` for length 16 (``prefix`` + length)."""
+    return f"{prefix}{int(length)}"
+
+
+def default_buckets() -> tuple[tuple[int, str], ...]:
+    """``((16, "seq16"), ...)``: the default buckets with their signature names."""
+    return tuple((length, signature_name(length)) for length in DEFAULT_BUCKETS)
+
 
 def pick_bucket(buckets: Iterable[tuple[int, S]], num_tokens: int) -> tuple[int, S]:
     """The ``(length, signature)`` of ``buckets`` (any order) with the smallest length that holds

@@ -124,9 +124,9 @@ def _predict_fn(model):
 def _progress(iterable, desc: str | None):
     if desc is None:
         return iterable
-    from tqdm.auto import tqdm
+    from ..progress import progress_bar
 
-    return tqdm(iterable, desc=desc, leave=False, disable=None, dynamic_ncols=True)
+    return progress_bar(iterable, desc=desc)
 
 
 def evaluate(model, data: Encoded, label_ids: np.ndarray, labels: list[str], batch_size: int = 64) -> dict:

@@ -31,8 +31,10 @@ def family_config(config: dict, num_labels: int) -> dict:
 
 def ports(model) -> list[Port]:
     b = model.backbone
-    return (embedding_ports(b, with_segments=False)  # no token types: a zero table adds nothing + encoder_ports(b, DISTILBERT_LAYER)
-            + dense_ports(b.get_layer("pooled_dense"), "pre_classifier") + dense_ports(model.output_dense, "classifier"))
+    # no token types: a zero segment table adds nothing
+    return (embedding_ports(b, with_segments=False) + encoder_ports(b, DISTILBERT_LAYER)
+            + dense_ports(b.get_layer("pooled_dense"), "pre_classifier")
+            + dense_ports(model.output_dense, "classifier"))
 
 
 ARCHITECTURE = Architecture(name="DistilBertForSequenceClassification", model_type="distilbert", prefix="distilbert.",

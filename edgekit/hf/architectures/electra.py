@@ -30,7 +30,8 @@ def family_config(config: dict, num_labels: int) -> dict:
 
 def ports(model) -> list[Port]:
     b = model.backbone
-    return (embedding_ports(b) + encoder_ports(b, BERT_LAYER) + dense_ports(b.get_layer("pooled_dense"), "classifier.dense")
+    return (embedding_ports(b) + encoder_ports(b, BERT_LAYER)
+            + dense_ports(b.get_layer("pooled_dense"), "classifier.dense")
             + dense_ports(model.output_dense, "classifier.out_proj"))
 
 

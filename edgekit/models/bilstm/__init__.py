@@ -12,7 +12,9 @@ from typing import Any
 from ..registry import ModelFamily, register_family
 from . import model as _model
 from . import student as _student
-from .model import DEFAULTS, POOLINGS, bilstm_param_count, check_pooling, pool_states  # noqa: F401  (public API)
+from .model import DEFAULTS, POOLINGS, bilstm_param_count, check_pooling, pool_states
+
+__all__ = ["BILSTM", "BiLSTMFamily", "DEFAULTS", "POOLINGS", "bilstm_param_count", "check_pooling", "pool_states"]
 
 
 class BiLSTMFamily(ModelFamily):
