@@ -8,12 +8,16 @@ seconds, not a partial matrix.
 
 The source Keras model of each bundle (``manifest.model.source_checkpoint``) is measured on the
 local target in the same run (``mode = "keras"``), so converted/unconverted ratios sit side by side.
-An ONNX Runtime peer is added when its extra is installed; otherwise it is skipped with one line.
+For BERT-family bundles the ONNX Runtime peer (:mod:`.peers.ort_peer`) adds fp32 and dynamic int8 rows
+on the same weights, at each sentence's own length and padded (``ort_*`` modes), when the
+``edgekit[onnx]`` extra is installed; otherwise it is skipped with one line. Its ONNX files are
+cached in ``onnx/`` next to the results file.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -28,7 +32,12 @@ from ..fsutil import sha256_file
 from ..runtime.bundle import Bundle
 from ..runtime.evaldata import load_eval
 from ..runtime.records import append_record, read_records, write_records
+from .peers.ort_peer import ORT_MODES, OrtPeer
+from .peers.ort_peer import applies as ort_applies
+from .peers.ort_peer import unavailable as ort_unavailable
 from .targets import Job, Target, get_target
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -64,7 +73,7 @@ def _dataset_key(bundle: Bundle, data: Path, limit: int | None) -> str:
     return load_eval(data, bundle.labels, limit=limit).sha256[:12]
 
 
-def plan_jobs(plan: BenchPlan, log: Callable[[str], None] = print) -> list[Planned]:
+def plan_jobs(plan: BenchPlan) -> list[Planned]:
     if not plan.bundles:
         raise EdgekitError("no bundle given")
     if (plan.data is None) == (not plan.synthetic):
@@ -72,7 +81,8 @@ def plan_jobs(plan: BenchPlan, log: Callable[[str], None] = print) -> list[Plann
     if any(t < 1 for t in plan.threads):
         raise EdgekitError("--threads values must be >= 1")
     out: list[Planned] = []
-    baselines: dict[str, Planned] = {}
+    baselines: dict[str, Planned] = {}  # the source model's rows: Keras, and the ONNX Runtime peer's
+    with_ort = plan.onnx and plan.data is not None and ort_unavailable() is None
     for path in plan.bundles:
         bundle = Bundle.open(path)
         name = bundle.manifest["model"]["name"]
@@ -96,21 +106,31 @@ def plan_jobs(plan: BenchPlan, log: Callable[[str], None] = print) -> list[Plann
                         key = f"{name}|{mode}|{sha}|{spec}|t{threads}|{dkey}"
                         label = f"{name}/{mode} {spec} t{threads}" + (f" L{length}" if length else "")
                         out.append(Planned(key, "tflite", spec, job, label, bundle_model=name))
-            # the unconverted source model, measured locally once per (model dir, threads)
-            if plan.baseline and plan.data is not None and spec == "local":
+            # the unconverted source model (Keras; ONNX Runtime on its weights), locally once per
+            # (model dir, threads)
+            ort = with_ort and ort_applies(bundle.manifest["model"].get("family"))
+            if (plan.baseline or ort) and plan.data is not None and spec == "local":
                 src = Path(str(bundle.manifest["model"].get("source_checkpoint", "")))
                 if not (src / "edgekit_model.json").is_file():
-                    log(f"baseline: {name}: source model {src} not found, Keras row skipped")
+                    logger.warning(f"baseline: {name}: source model {src} not found, Keras and ONNX Runtime rows "
+                                   "skipped")
                     continue
                 wsha = sha256_file(src / "model.weights.h5")[:12] if (src / "model.weights.h5").is_file() else "?"
                 dkey = _dataset_key(bundle, plan.data, plan.limit)
                 for threads in plan.threads:
                     key = f"{name}|keras|{wsha}|local|t{threads}|{dkey}"
-                    if key not in baselines:
+                    if plan.baseline and key not in baselines:
                         job = Job(bundle.path, "keras", threads=threads, data=plan.data, warmup=plan.warmup,
                                   limit=plan.limit, extra={"buckets": [b for b, _ in bundle.buckets]})
                         baselines[key] = Planned(key, "keras", "local", job, f"{name}/keras (source) local t{threads}",
                                                  model_dir=src, bundle_model=name)
+                    for mode in ORT_MODES if ort else ():
+                        key = f"{name}|{mode}|{wsha}|local|t{threads}|{dkey}"
+                        if key not in baselines:
+                            job = Job(bundle.path, mode, threads=threads, data=plan.data, warmup=plan.warmup,
+                                      limit=plan.limit)
+                            baselines[key] = Planned(key, "onnx", "local", job, f"{name}/{mode} local t{threads}",
+                                                     model_dir=src, bundle_model=name)
     out.extend(baselines.values())
     return out
 
@@ -135,44 +155,36 @@ def _run_keras(p: Planned, timeout: float = 7200) -> dict:
         return json.loads(out.read_text())
 
 
-def onnx_available() -> str | None:
-    """None when the ONNX peer can run, else why not (one line)."""
-    missing = []
-    for mod in ("onnxruntime", "tf2onnx"):
-        try:
-            __import__(mod)
-        except Exception:
-            missing.append(mod)
-    if missing:
-        return f"ONNX Runtime peer skipped: {', '.join(missing)} not installed (pip install 'edgekit[onnx]')"
-    # onnxruntime + tf2onnx present: the export path is not built yet (it could not be tested here,
-    # where tf2onnx is not installable); say so instead of producing an unverified row.
-    return "ONNX Runtime peer skipped: export via tf2onnx is not implemented in this edgekit version"
-
-
 def _progress(total: int, enabled: bool):
+    """The bar, or None when none shows (``--no-progress``, stderr not a terminal, ``--quiet``): then each
+    measurement is a log line."""
     if not enabled:
         return None
     from ..progress import progress_bar
 
-    return progress_bar(desc="bench", total=total, unit="run", leave=True)
+    bar = progress_bar(desc="bench", total=total, unit="run", leave=True)
+    return None if bar.disable else bar
 
 
-def run_bench(plan: BenchPlan, out: str | Path, log: Callable[[str], None] = print, progress: bool = True,
+def run_bench(plan: BenchPlan, out: str | Path, progress: bool = True,
               on_record: Callable[[dict], None] | None = None) -> dict:
     """Run every planned measurement not already in ``out``; returns counts and failures."""
     out = Path(out)
-    planned = plan_jobs(plan, log=log)
+    planned = plan_jobs(plan)
     done = {r.get("run_key") for r in read_records(out)}
     todo = [p for p in planned if p.key not in done]
     skipped = len(planned) - len(todo)
     if plan.onnx and plan.data is not None:
-        reason = onnx_available()
+        reason = ort_unavailable()
         if reason:
-            log(reason)
+            logger.info(reason)
     if skipped:
-        log(f"resume: {skipped} of {len(planned)} measurements already in {out}, {len(todo)} to run")
+        logger.info(f"resume: {skipped} of {len(planned)} measurements already in {out}, {len(todo)} to run")
     targets: dict[str, Target] = {}
+    peer = OrtPeer(out.parent / "onnx")
+    runners: dict[str, Callable[[Planned], dict]] = {"tflite": lambda p: targets[p.target].run(p.job),
+                                                      "keras": _run_keras,
+                                                      "onnx": lambda p: peer.run(p.job, p.model_dir)}
     failures: list[str] = []
     bar = _progress(len(planned), progress)
     if bar is not None:
@@ -186,12 +198,12 @@ def run_bench(plan: BenchPlan, out: str | Path, log: Callable[[str], None] = pri
             if bar is not None:
                 bar.set_postfix_str(p.label, refresh=True)
             else:
-                log(f"bench: {p.label} …")
+                logger.info(f"bench: {p.label} …")
             try:
-                record = _run_keras(p) if p.kind == "keras" else targets[p.target].run(p.job)
+                record = runners[p.kind](p)
             except EdgekitError as exc:
                 failures.append(str(exc))
-                log(f"failed: {exc}")
+                logger.warning(f"failed: {exc}")
             else:
                 record["run_key"] = p.key
                 append_record(out, record)
@@ -212,7 +224,7 @@ def run_bench(plan: BenchPlan, out: str | Path, log: Callable[[str], None] = pri
 
 def prune_results(plan: BenchPlan, out: str | Path) -> int:
     """Drop records that are not part of ``plan`` (an older plan's); returns how many were dropped."""
-    keys = {p.key for p in plan_jobs(plan, log=lambda m: None)}
+    keys = {p.key for p in plan_jobs(plan)}
     records = read_records(out)
     kept = [r for r in records if r.get("run_key") in keys]
     if len(kept) != len(records):

@@ -73,7 +73,7 @@ def _record(bundle: Bundle, mode: str, rt: Runtime, threads: int, target: str, e
 def run_eval(bundle_path: str | Path, mode: str, data: str | Path, *, threads: int = 1, warmup: int = 3,
              limit: int | None = None, fmt: str = "auto", text_column: str = "text", label_column: str = "label",
              dataset_name: str | None = None, split: str | None = None, target: str = "local",
-             emulated: str | None = None, runtime: str | None = None, log=None) -> dict:
+             emulated: str | None = None, runtime: str | None = None) -> dict:
     """Benchmark one mode of a bundle on a labelled eval file; returns the result record."""
     bundle, rt = _open(bundle_path, mode, runtime)
     ds = load_eval(data, bundle.labels, fmt, text_column, label_column, limit)
@@ -84,7 +84,7 @@ def run_eval(bundle_path: str | Path, mode: str, data: str | Path, *, threads: i
         enc = model.encode(text)
         return enc.length, enc.num_tokens, enc
 
-    measured = measure_texts(ds.texts, encode, model.run_encoded, warmup, log)
+    measured = measure_texts(ds.texts, encode, model.run_encoded, warmup)
     fields = eval_fields(measured, load_ms, ds.label_ids, bundle.labels,
                          eval_dataset(ds, data, name, split, limit))
     return _record(bundle, mode, rt, threads, target, emulated, **fields)

@@ -29,14 +29,14 @@ def run_bench_stage(ctx: StageContext) -> dict:
     if s.arm:
         from .targets import arm64
 
-        arm64.prepare(log=ctx.log)
+        arm64.prepare()
         spec = f"arm64:{s.arm_cpu}"
         targets.append(spec)
         limits[spec] = s.arm_limit
     plan = BenchPlan(bundles=bundles, targets=targets, threads=list(s.threads),
                      data=Path(ctx.inputs["data"]["split_dir"]) / "test.jsonl", target_limits=limits)
     out = ctx.out / "results" / "results.jsonl"
-    summary = run_bench(plan, out, log=ctx.log, progress=True)
+    summary = run_bench(plan, out, progress=True)
     prune_results(plan, out)
     if summary["failed"]:
         raise EdgekitError(f"{summary['failed']} benchmark(s) failed; first: {summary['failures'][0]}")

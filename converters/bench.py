@@ -12,6 +12,7 @@ the smallest bucket that holds it. Prints a table and writes JSON stamped with t
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 from pathlib import Path
@@ -51,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=50, help="timed runs per bucket")
     ap.add_argument("--out", required=True, help="JSON result file")
     args = ap.parse_args(argv)
+    logging.basicConfig(format="%(message)s")  # the conversion's progress lines (edgekit's logger) on stderr
+    logging.getLogger("edgekit").setLevel(logging.INFO)
 
     from ..data import load_dataset, split_dataset
     from ..data.default import load_default
@@ -72,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.bundle:
             convert_model_dir(args.model, bundle_dir, splits, ConvertOptions(
                 modes=args.modes.split(","), buckets=[int(b) for b in args.buckets.split(",")],
-                calibration_samples=args.calibration_samples, overwrite=True), log=lambda m: print(m, file=sys.stderr))
+                calibration_samples=args.calibration_samples, overwrite=True))
         bundle = Bundle.open(bundle_dir)
         loaded = load_model_dir(args.model)
         test = splits.test

@@ -20,13 +20,14 @@ when every file is written and every gate passed: a failed gate leaves nothing t
 from __future__ import annotations
 
 import dataclasses
+import logging
 import random
 import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from ..contracts import INPUT_NAMES, LABELS_NAME, MANIFEST_NAME, MANIFEST_SCHEMA_VERSION, VOCAB_NAME, check_manifest
 from ..errors import DataError, EdgekitError, first_line
@@ -40,6 +41,8 @@ from .parity import CheckSet, ParityError, check_file, compare, make_check_set, 
 if TYPE_CHECKING:
     from ..data import Splits
     from ..models.modeldir import LoadedModel
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_MODES = ("fp32", "fp16", "dynamic_int8", "int8")
 FALLBACKS = ("none", "family", "auto")
@@ -117,27 +120,23 @@ def _thresholds(value: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str,
     return out
 
 
-def _log_default(msg: str) -> None:
-    print(msg)
-
-
 def convert_model_dir(model_dir: str | Path, out: str | Path, splits: Splits, options: ConvertOptions | None = None,
-                      log: Callable[[str], None] = _log_default, progress: bool = True) -> dict:
+                      progress: bool = True) -> dict:
     """Convert the model in ``model_dir`` into the bundle ``out``; returns the manifest."""
     options = options or ConvertOptions()
     started = time.perf_counter()
-    source = load_source(model_dir, splits, options, log, progress)
+    source = load_source(model_dir, splits, options, progress)
     work = Path(tempfile.mkdtemp(prefix="edgekit-convert-"))
     try:
         with atomic_directory(out, overwrite=options.overwrite) as bundle:
             calibration = calibrate(source, splits, options)
-            graphs = export_graphs(source, options, work, log)
-            outcomes = [run_mode(i, mode, graphs[mode.graph], source, calibration, options, work, log, progress)
+            graphs = export_graphs(source, options, work)
+            outcomes = [run_mode(i, mode, graphs[mode.graph], source, calibration, options, work, progress)
                         for i, mode in enumerate(source.modes, start=1)]
-            manifest = write_bundle(bundle, source, outcomes, options, work, started, log, progress)
+            manifest = write_bundle(bundle, source, outcomes, options, work, started, progress)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    log(f"bundle → {out} ({time.perf_counter() - started:.0f}s)")
+    logger.info(f"bundle → {out} ({time.perf_counter() - started:.0f}s)")
     return manifest
 
 
@@ -155,8 +154,7 @@ class Source:
     check: CheckSet  # the validation split with the source model's logits: every gate's reference
 
 
-def load_source(model_dir: str | Path, splits: Splits, options: ConvertOptions, log: Callable[[str], None],
-                progress: bool) -> Source:
+def load_source(model_dir: str | Path, splits: Splits, options: ConvertOptions, progress: bool) -> Source:
     from ..models.modeldir import load_model_dir
 
     loaded = load_model_dir(model_dir)
@@ -168,7 +166,7 @@ def load_source(model_dir: str | Path, splits: Splits, options: ConvertOptions, 
     _check_data(loaded, splits, options)
     skipped = {m: exporter.unsupported_modes[m] for m in options.modes if m in exporter.unsupported_modes}
     for m, why in skipped.items():
-        log(f"skipping {m}: {why}")
+        logger.warning(f"skipping {m}: {why}")
     modes = tuple(get_mode(m) for m in options.modes if m not in skipped)
     if not modes:
         raise EdgekitError(f"none of the requested modes can be converted for family {loaded.family!r}")
@@ -177,7 +175,7 @@ def load_source(model_dir: str | Path, splits: Splits, options: ConvertOptions, 
     gold = [loaded.labels.index(e.label) for e in val.examples]
     if options.check_limit:
         texts, gold = texts[:options.check_limit], gold[:options.check_limit]
-    log(f"source model: {loaded.family} from {model_dir}; check set {len(texts)} {val.name} examples")
+    logger.info(f"source model: {loaded.family} from {model_dir}; check set {len(texts)} {val.name} examples")
     check = make_check_set(loaded.model, loaded.tokenizer, texts, gold, loaded.labels, buckets[-1][0],
                            name=val.name, progress="source logits" if progress else None)
     return Source(Path(model_dir), loaded, exporter, buckets, modes, skipped, check)
@@ -230,12 +228,11 @@ class SavedModel:
     signature_keys: tuple[str, ...]
 
 
-def export_graphs(source: Source, options: ConvertOptions, work: Path, log: Callable[[str], None]
-                  ) -> dict[str, SavedModel]:
+def export_graphs(source: Source, options: ConvertOptions, work: Path) -> dict[str, SavedModel]:
     """One SavedModel (one ``[1, L]`` endpoint per bucket) per graph the modes need, by graph name."""
     graphs = {}
     for graph in dict.fromkeys(m.graph for m in source.modes):
-        log(f"exporting the {graph} graph ({len(source.buckets)} bucket signatures)")
+        logger.info(f"exporting the {graph} graph ({len(source.buckets)} bucket signatures)")
         path = work / f"saved_model_{graph}"
         keys = export_saved_model(source.exporter, source.loaded, list(source.buckets), path, graph,
                                   {"mask_value": options.mask_value})
@@ -256,30 +253,30 @@ class ModeOutcome:
 
 
 def run_mode(index: int, mode: Mode, graph: SavedModel, source: Source, calibration: Calibration | None,
-             options: ConvertOptions, work: Path, log: Callable[[str], None], progress: bool) -> ModeOutcome:
+             options: ConvertOptions, work: Path, progress: bool) -> ModeOutcome:
     """Convert and gate one mode; a failure raises (``on_gate_failure="fail"``) or is returned (``"drop"``)."""
     t0 = time.perf_counter()
-    log(f"[{index}/{len(source.modes)}] {mode.name}: {mode.description}")
+    logger.info(f"[{index}/{len(source.modes)}] {mode.name}: {mode.description}")
     try:
-        converted = convert_mode(mode, graph, source, calibration, options, work, log)
+        converted = convert_mode(mode, graph, source, calibration, options, work)
     except Exception as exc:
         error = exc if isinstance(exc, EdgekitError) else EdgekitError(
             f"{mode.name}: conversion failed: {first_line(exc)}")
         if options.on_gate_failure == "fail":
             raise error from None
-        log(f"    {error}: left out of the bundle")
+        logger.warning(f"    {error}: left out of the bundle")
         return ModeOutcome(mode, failure={"reason": str(error)})
     path = atomic_write_bytes(work / mode.file_name, converted.model)
     figures = gate(path, mode, source, options, progress)
-    log(f"    {path.stat().st_size / 1e6:.1f} MB, agreement {figures['argmax_agreement']:.4f}, "
-        f"max |Δlogit| {figures['max_abs_logit_error']:.3g}, macro-F1 Δ "
-        f"{figures.get('macro_f1_delta', float('nan')):+.4f} ({time.perf_counter() - t0:.0f}s)")
+    logger.info(f"    {path.stat().st_size / 1e6:.1f} MB, agreement {figures['argmax_agreement']:.4f}, "
+                f"max |Δlogit| {figures['max_abs_logit_error']:.3g}, macro-F1 Δ "
+                f"{figures.get('macro_f1_delta', float('nan')):+.4f} ({time.perf_counter() - t0:.0f}s)")
     if not figures["passed"]:
         reason = f"parity gate failed for mode {mode.name}: " + "; ".join(figures["failures"])
         if options.on_gate_failure == "fail":
             raise ParityError(reason + " (no bundle written; thresholds can be overridden with --threshold)")
         path.unlink()
-        log(f"    {reason}: left out of the bundle")
+        logger.warning(f"    {reason}: left out of the bundle")
         return ModeOutcome(mode, failure={"reason": reason, "parity": figures})
     quantization = converted.report
     if mode.needs_calibration:  # what the mode was given, then what it reported
@@ -289,7 +286,7 @@ def run_mode(index: int, mode: Mode, graph: SavedModel, source: Source, calibrat
 
 
 def convert_mode(mode: Mode, graph: SavedModel, source: Source, calibration: Calibration | None,
-                 options: ConvertOptions, work: Path, log: Callable[[str], None]) -> Converted:
+                 options: ConvertOptions, work: Path) -> Converted:
     """One mode's .tflite bytes (full-integer modes calibrate, quantize and search their float fallback here)."""
     exporter = source.exporter
     calibration = calibration if mode.needs_calibration else None
@@ -300,8 +297,7 @@ def convert_mode(mode: Mode, graph: SavedModel, source: Source, calibration: Cal
                      fallback_groups=exporter.fallback_groups, int8_io=options.int8_io and mode.name == "int8",
                      fallback=options.fallback, fill_calibration=exporter.fill_calibration,
                      target_agreement=options.target_agreement,
-                     evaluate=_evaluator(search, source.buckets, work, options.threads) if search is not None else None,
-                     log=log)
+                     evaluate=_evaluator(search, source.buckets, work, options.threads) if search is not None else None)
     return mode.convert(job)
 
 
@@ -331,7 +327,7 @@ def _evaluator(search, buckets, work: Path, threads: int):
 
 # ------------------------------------------------------------------------------------------ 6. write
 def write_bundle(bundle: Path, source: Source, outcomes: list[ModeOutcome], options: ConvertOptions, work: Path,
-                 started: float, log: Callable[[str], None], progress: bool) -> dict:
+                 started: float, progress: bool) -> dict:
     """The passing mode files, the task-library file, vocabulary, labels and the manifest (last) into ``bundle``."""
     from ..provenance import stamp
 
@@ -352,7 +348,7 @@ def write_bundle(bundle: Path, source: Source, outcomes: list[ModeOutcome], opti
         from .metadata import write_task_library_file
 
         manifest["task_library"] = write_task_library_file(
-            source.loaded, source.exporter, bundle, work, source.check, options, log, progress)
+            source.loaded, source.exporter, bundle, work, source.check, options, progress)
     atomic_write_text(bundle / VOCAB_NAME, "\n".join(source.loaded.tokenizer.vocab) + "\n")
     atomic_write_text(bundle / LABELS_NAME, "\n".join(source.loaded.labels) + "\n")
     manifest["conversion"] = {"seconds": round(time.perf_counter() - started, 1),
@@ -381,6 +377,8 @@ def _manifest_head(source: Source, provenance: dict) -> dict:
             "role": meta.get("role"),
             "source_checkpoint": str(source.model_dir.resolve()),
             "source_backbone": meta.get("source_checkpoint"),
+            # an imported checkpoint: where it came from and its parity vs PyTorch (edgekit/hf/importer.py)
+            **({"source": meta["source"]} if meta.get("source") else {}),
             "params": meta.get("params"),
             "created": provenance["created"],
             "edgekit_version": provenance["edgekit_version"],

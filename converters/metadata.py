@@ -20,6 +20,7 @@ the file is still written, without metadata, and the manifest says so.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import types
@@ -29,6 +30,8 @@ from ..contracts import LABELS_NAME, VOCAB_NAME
 from ..errors import EdgekitError
 from ..fsutil import atomic_write_bytes, sha256_file
 from ..runtime.units import megabytes
+
+logger = logging.getLogger(__name__)
 
 SIGNATURE = "serving_default"
 # where `make tflite-support` / the README's pip --target line puts it (outside site-packages)
@@ -133,7 +136,7 @@ def add_metadata(model_bytes: bytes, vocab_path: Path, labels_path: Path, tensor
     return writer.populate(), how
 
 
-def write_task_library_file(loaded, exporter, bundle_tmp: Path, work: Path, check, options, log, progress) -> dict:
+def write_task_library_file(loaded, exporter, bundle_tmp: Path, work: Path, check, options, progress) -> dict:
     """Export, convert, gate and annotate the single-signature file; returns its manifest entry."""
     from .exporters import export_saved_model
     from .modes import ConvertJob, get_mode
@@ -146,10 +149,11 @@ def write_task_library_file(loaded, exporter, bundle_tmp: Path, work: Path, chec
     length = int(options.metadata_length)
     if options.buckets[-1] < length:
         length = options.buckets[-1]
-    log(f"[task] single-signature [1,{length}] {mode.name} file with TFLite metadata (MediaPipe / Task Library)")
+    logger.info(f"[task] single-signature [1,{length}] {mode.name} file with TFLite metadata "
+                "(MediaPipe / Task Library)")
     sm = work / "saved_model_task"
     export_saved_model(exporter, loaded, [(length, SIGNATURE)], sm, "float", {})
-    job = ConvertJob(str(sm), (SIGNATURE,), per_tensor_dense=mode.name == "dynamic_int8", log=log)
+    job = ConvertJob(str(sm), (SIGNATURE,), per_tensor_dense=mode.name == "dynamic_int8")
     model_bytes = mode.convert(job).model
     info = read_tflite(model_bytes)
     ins, _ = info.signature_io(info.signatures[0])
@@ -171,13 +175,14 @@ def write_task_library_file(loaded, exporter, bundle_tmp: Path, work: Path, chec
         first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
         entry.update({"metadata": False, "status": f"no metadata: tflite-support unavailable ({first[:160]})"})
         name = f"model_{mode.name}_single.tflite"
-        log(f"    metadata skipped: {entry['status']}")
+        logger.warning(f"    metadata skipped: {entry['status']}")
     path = atomic_write_bytes(bundle_tmp / name, model_bytes)
     figures = check_file(path, check, [(length, SIGNATURE)], mode.thresholds.replace(
         **options.thresholds.get(mode.name, {})), threads=options.threads,
         progress="parity task file" if progress else None)
     if not figures["passed"]:
         raise ParityError("parity gate failed for the task-library file: " + "; ".join(figures["failures"]))
-    log(f"    {megabytes(path.stat().st_size):.1f} MB, agreement {figures['argmax_agreement']:.4f} ({entry['status']})")
+    logger.info(f"    {megabytes(path.stat().st_size):.1f} MB, agreement {figures['argmax_agreement']:.4f} "
+                f"({entry['status']})")
     entry.update({"file": name, "bytes": path.stat().st_size, "sha256": sha256_file(path), "parity": figures})
     return entry

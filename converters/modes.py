@@ -89,7 +89,6 @@ class ConvertJob:
     target_agreement: float = 0.99  # "auto": the held-out agreement the measured search aims for
     # "auto": scores a candidate file against the source model on held-out sentences (see quantize.py)
     evaluate: Callable[[bytes], dict] | None = None
-    log: Callable[[str], None] = print
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -37,6 +38,8 @@ from ..errors import EdgekitError
 from .calibration import filled_samples
 from .modes import Converted
 from .tflite_file import read_tflite
+
+logger = logging.getLogger(__name__)
 
 _MAX_REPAIRS = 40
 
@@ -358,7 +361,7 @@ def full_integer(job, activations: str) -> Converted:
     widened = sum(abs(r / _WIDENED_TO - 1) < 1e-4 for *_, r in _requantized_outputs(info))
     if widened:
         report["xnnpack_widened_outputs"] = widened
-        job.log(f"    {activations}: {widened} output scales widened to XNNPACK's requantization limit")
+        logger.debug(f"    {activations}: {widened} output scales widened to XNNPACK's requantization limit")
     report["float_ops"] = info.float_ops()
     return Converted(model, report)
 
@@ -387,8 +390,8 @@ def _search(job, calibrated: bytes, activations: str, denylist: set[str], all_na
     ff["target_agreement"] = target
     first = job.evaluate(model)
     history = [{"float_groups": [], **first}]
-    job.log(f"    {activations}: family fallback only → agreement {first['argmax_agreement']:.4f} "
-            f"(held-out training sentences)")
+    logger.info(f"    {activations}: family fallback only → agreement {first['argmax_agreement']:.4f} "
+                f"(held-out training sentences)")
 
     def score(res):
         return (res["argmax_agreement"], -res["mean_abs_logit_error"])
@@ -409,8 +412,8 @@ def _search(job, calibrated: bytes, activations: str, denylist: set[str], all_na
             res = job.evaluate(trial)
             alone[g] = res
             history.append({"float_groups": [g], **res})
-            job.log(f"    {activations}: + {g} float → agreement {res['argmax_agreement']:.4f}, "
-                    f"mean |Δlogit| {res['mean_abs_logit_error']:.3f}")
+            logger.info(f"    {activations}: + {g} float → agreement {res['argmax_agreement']:.4f}, "
+                        f"mean |Δlogit| {res['mean_abs_logit_error']:.3f}")
             if score(res) > best[0]:
                 best = (score(res), trial, [g])
         ff["group_effect_alone"] = {g: {k: round(v, 4) for k, v in r.items()} for g, r in alone.items()}
@@ -425,8 +428,8 @@ def _search(job, calibrated: bytes, activations: str, denylist: set[str], all_na
                 trial = quantize_repairing(calibrated, activations, denylist | members, job.int8_io, repairs)
                 res = job.evaluate(trial)
                 history.append({"float_groups": chosen + [g], **res})
-                job.log(f"    {activations}: + {', '.join(chosen + [g])} float → agreement "
-                        f"{res['argmax_agreement']:.4f}, mean |Δlogit| {res['mean_abs_logit_error']:.3f}")
+                logger.info(f"    {activations}: + {', '.join(chosen + [g])} float → agreement "
+                            f"{res['argmax_agreement']:.4f}, mean |Δlogit| {res['mean_abs_logit_error']:.3f}")
                 if score(res) > current:
                     chosen.append(g)
                     current = score(res)

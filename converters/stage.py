@@ -6,11 +6,14 @@ Needs the teacher and the students: ``RUN/teacher`` → ``RUN/bundles/teacher`` 
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Mapping
 
 from ..pipeline import ConvertSettings, StageContext, stage
 from .convert import ConvertOptions, convert_model_dir
+
+logger = logging.getLogger(__name__)
 
 
 def convert_options(s: ConvertSettings) -> ConvertOptions:
@@ -35,8 +38,8 @@ def run_convert(ctx: StageContext) -> dict:
     result: dict = {"bundles": {}}
     for name, model_dir in models_to_convert(ctx.inputs):
         out = ctx.out / "bundles" / name
-        ctx.log(f"converting {name} ({model_dir}) → {out}")
-        manifest = convert_model_dir(model_dir, out, ctx.splits(), options, log=ctx.log)
+        logger.info(f"converting {name} ({model_dir}) → {out}")
+        manifest = convert_model_dir(model_dir, out, ctx.splits(), options)
         result["bundles"][name] = str(out)
         key = name.replace("-", "_")
         for mode, e in manifest["modes"].items():

@@ -18,6 +18,7 @@ import dataclasses
 import hashlib
 import importlib
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,8 @@ from .benchmarks.targets.arm64 import DEFAULT_CPU
 from .errors import EdgekitError
 from .fsutil import atomic_write_json
 from .runtime.buckets import DEFAULT_BUCKETS
+
+logger = logging.getLogger(__name__)
 
 
 class PipelineError(EdgekitError):
@@ -97,7 +100,6 @@ class StageContext:
     out: Path
     settings: Any  # the stage's own settings object (None for a stage without settings)
     inputs: Mapping[str, dict]  # result of every stage named in ``needs``
-    log: Callable[[str], None] = print
     shared: dict[str, Any] = field(default_factory=dict)  # in-memory objects shared by the stages of one run
 
     def splits(self):
@@ -219,7 +221,7 @@ def run_teacher(ctx: StageContext) -> dict:
     s: TeacherSettings = ctx.settings
     config = TrainConfig(epochs=s.epochs, learning_rate=s.lr, max_length=s.max_length, batch_size=s.batch_size,
                          seed=s.seed)
-    result = train_teacher(ctx.splits(), ctx.out / "teacher", backbone=s.backbone, config=config, log=ctx.log)
+    result = train_teacher(ctx.splits(), ctx.out / "teacher", backbone=s.backbone, config=config)
     t = result.metrics["test"]
     return {"model_dir": str(result.model_dir), "test_macro_f1": t["macro_f1"], "test_accuracy": t["accuracy"],
             "best_epoch": result.metrics["history"]["best_epoch"],
@@ -227,7 +229,7 @@ def run_teacher(ctx: StageContext) -> dict:
 
 
 # ---------------------------------------------------------------------------------------- driver
-def run_pipeline(settings: RunSettings, log: Callable[[str], None] = print, only: Iterable[str] | None = None,
+def run_pipeline(settings: RunSettings, only: Iterable[str] | None = None,
                  stages: Iterable[Stage] | None = None) -> dict:
     """Run ``stages`` (default: every registered stage) in dependency order; returns the run summary.
 
@@ -254,13 +256,13 @@ def run_pipeline(settings: RunSettings, log: Callable[[str], None] = print, only
         prefix = f"[{i}/{len(todo)}] {st.name}"
         saved = _marker(markers, st.name)
         if saved is not None and saved.get("fingerprint") == fps[st.name] and not settings.fresh:
-            log(f"{prefix}: reused ({st.title}; finished earlier, settings unchanged)")
+            logger.info(f"{prefix}: reused ({st.title}; finished earlier, settings unchanged)")
             results[st.name] = saved["result"]
             summary["stages"][st.name] = {**saved["result"], "reused": True}
             continue
-        log(f"{prefix}: {st.title} …")
+        logger.info(f"{prefix}: {st.title} …")
         ctx = StageContext(out=out, settings=own_settings(st, settings), inputs={n: results[n] for n in st.needs},
-                           log=log, shared=shared)
+                           shared=shared)
         t0 = time.perf_counter()
         result = st.run(ctx)
         seconds = round(time.perf_counter() - t0, 1)
@@ -268,7 +270,7 @@ def run_pipeline(settings: RunSettings, log: Callable[[str], None] = print, only
         atomic_write_json(markers / f"{st.name}.json", {"fingerprint": fps[st.name], "seconds": seconds,
                                                           "result": result})
         summary["stages"][st.name] = {**result, "seconds": seconds, "reused": False}
-        log(f"{prefix}: done in {seconds:.0f}s")
+        logger.info(f"{prefix}: done in {seconds:.0f}s")
     atomic_write_json(out / "run.json", summary)
     return summary
 

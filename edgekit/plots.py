@@ -59,16 +59,18 @@ def training_curves(epochs: list[dict], path: str | Path, title: str = "training
 
 
 
+
 def label_points(ax, points, labels, fontsize: float = 7, marker_radius_pt: float = 6.5, gap_pt: float = 2.0,
                  max_rows: int = 8) -> list:
     """Write ``labels[i]`` beside ``points[i]`` (data coordinates) so that no two labels overlap.
 
-    Call it once the axes are final (scales, limits, legend). A deterministic greedy pass: points
-    from the bottom of the axes up; each label tries the right of its point, then the left, one text
-    row higher, one lower, two higher, … and takes the first box that meets no placed label, no
-    legend and no other point's marker (kept two marker radii clear, so that a label never seems to
-    name a neighbour), inside the axes (outside them only if nothing inside is free). A label moved
-    off its point's row gets a thin leader line. Returns the annotations.
+    Call it once the axes are final (scales, limits, legend, lines). A deterministic greedy pass:
+    points from the bottom of the axes up; each label tries the right of its point, then the left,
+    one text row higher, one lower, two higher, … and takes the first box that meets no placed
+    label, no legend and no other point's marker (kept two marker radii clear, so that a label
+    never seems to name a neighbour). Among those it prefers a box inside the axes, then one that
+    no plotted line crosses. A label moved off its point's row gets a thin leader line. Returns the
+    annotations.
     """
     from matplotlib.transforms import Bbox
 
@@ -79,9 +81,8 @@ def label_points(ax, points, labels, fontsize: float = 7, marker_radius_pt: floa
     display = [tuple(ax.transData.transform(p)) for p in points]
     r = 2 * marker_radius_pt * px_per_pt
     markers = [Bbox.from_extents(x - r, y - r, x + r, y + r) for x, y in display]
-    taken = []
-    if ax.get_legend() is not None:
-        taken.append(ax.get_legend().get_window_extent(renderer))
+    taken = [ax.get_legend().get_window_extent(renderer)] if ax.get_legend() is not None else []
+    lines = line_pieces(ax)
     frame = ax.get_window_extent(renderer)
     dx = marker_radius_pt + gap_pt
 
@@ -97,22 +98,39 @@ def label_points(ax, points, labels, fontsize: float = 7, marker_radius_pt: floa
         ann.remove()
         return box
 
+    def cost(i: int, box) -> tuple[bool, bool, bool]:
+        hit = any(box.overlaps(t) for t in taken) or any(box.overlaps(m) for j, m in enumerate(markers) if j != i)
+        inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+        return hit, not inside, any(box.overlaps(piece) for piece in lines)
+
     placed = []
     for i in sorted(range(len(points)), key=lambda i: (display[i][1], display[i][0])):
         row_pt = box_at(i, (dx, 0.0)).height / px_per_pt
         offsets = [(side * dx, k * sign * row_pt) for k in range(max_rows + 1)
                    for sign in ((1,) if k == 0 else (1, -1)) for side in (1, -1)]
-        chosen = outside = None
-        for offset in offsets:
-            box = box_at(i, offset)
-            if any(box.overlaps(t) for t in taken) or any(box.overlaps(m) for j, m in enumerate(markers) if j != i):
-                continue
-            if frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1:
-                chosen = (offset, box)
-                break
-            outside = outside or (offset, box)
-        offset, box = chosen or outside or ((dx, 0.0), None)
-        placed.append(annotate(i, offset, leader=offset[1] != 0))
-        if box is not None:
-            taken.append(box)
+        boxes = [box_at(i, offset) for offset in offsets]
+        best = min(range(len(offsets)), key=lambda c: (cost(i, boxes[c]), c))
+        placed.append(annotate(i, offsets[best], leader=offsets[best][1] != 0))
+        taken.append(boxes[best])
     return placed
+
+
+def line_pieces(ax, step_px: float = 6.0) -> list:
+    """The axes' plotted lines (step styles included) as small display-space boxes, for overlap tests."""
+    import numpy as np
+    from matplotlib.cbook import STEP_LOOKUP_MAP
+    from matplotlib.transforms import Bbox
+
+    pieces = []
+    for line in ax.lines:
+        xs, ys = STEP_LOOKUP_MAP[line.get_drawstyle()](*(np.asarray(v, float) for v in line.get_data()))
+        pts = ax.transData.transform(np.column_stack([xs, ys]))
+        for (x0, y0), (x1, y1) in zip(pts[:-1], pts[1:]):
+            n = max(1, int(np.hypot(x1 - x0, y1 - y0) // step_px) + 1)
+            ts = np.linspace(0, 1, n + 1)
+            for a, b in zip(ts[:-1], ts[1:]):
+                pieces.append(Bbox.from_extents(min(x0 + a * (x1 - x0), x0 + b * (x1 - x0)),
+                                                min(y0 + a * (y1 - y0), y0 + b * (y1 - y0)),
+                                                max(x0 + a * (x1 - x0), x0 + b * (x1 - x0)),
+                                                max(y0 + a * (y1 - y0), y0 + b * (y1 - y0))))
+    return pieces

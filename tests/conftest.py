@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -12,6 +13,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = Path(__file__).resolve().parent.parent
 FPB_DIR = Path(os.environ.get("EDGEKIT_FPB_DIR", REPO.parent / "shared" / "data" / "financial_phrasebank"))
 TINY_BACKBONE = "random:layers=2,hidden=64,heads=2,intermediate=128,max_len=128"
+
+
+@pytest.fixture(autouse=True)
+def edgekit_logger_as_a_library_has_it():
+    """A command run in-process (CliRunner) sets edgekit's logger up for a terminal (edgekit.cli.quiet: its own
+    handler, no propagation); every test starts and ends with it as a library user has it, so ``caplog`` sees it."""
+    logger = logging.getLogger("edgekit")
+    saved = logger.level, logger.propagate, list(logger.handlers)
+    yield
+    logger.setLevel(saved[0])
+    logger.propagate = saved[1]
+    logger.handlers[:] = saved[2]
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +65,7 @@ def tiny_teacher_dir(tmp_path_factory, default_splits) -> Path:
     out = tmp_path_factory.mktemp("models") / "tiny-teacher"
     train_teacher(default_splits, out, backbone=TINY_BACKBONE,
                   config=TrainConfig(epochs=12, learning_rate=1e-3, batch_size=16, max_length=64, patience=4),
-                  log=lambda m: None, progress=False)
+                  progress=False)
     return out
 
 
@@ -75,5 +88,5 @@ def minilm_teacher(tmp_path_factory, fpb_dir):
     out = tmp_path_factory.mktemp("models") / "minilm"
     train_teacher(small, out, backbone="default",
                   config=TrainConfig(epochs=3, learning_rate=1e-4, batch_size=32, max_length=48, patience=3),
-                  log=lambda m: None, progress=False)
+                  progress=False)
     return out, small

@@ -114,3 +114,18 @@ def test_report_errors_are_one_line(tmp_path):
     for args in ([str(tmp_path / "nope.jsonl")], [str(bad)]):
         res = CliRunner().invoke(cli, ["report", *args, "--out", str(tmp_path / "rep")])
         assert res.exit_code == 2 and res.stderr.startswith("error: ") and res.stderr.count("\n") == 1
+
+
+def test_peer_rows_are_shown_with_their_runtime_and_label_but_never_recommended(tmp_path):
+    from edgekit.reports.bench import write_report
+
+    peer = record("teacher", "ort_dynamic_int8", 1.0, 0.95, 20.0)  # faster and better than every bundle file
+    peer["device"]["runtime"] = {"name": "onnxruntime", "version": "1.32.0"}
+    peer["bundle"]["peer"] = {"label": "ONNX Runtime, fused dynamic int8 per-channel"}
+    best, *_ = recommend([Row(r) for r in RECORDS + [peer]], Budget())
+    assert best.variant == "teacher/fp32"
+    results = tmp_path / "results.jsonl"
+    results.write_text("".join(json.dumps(r) + "\n" for r in RECORDS + [peer]), encoding="utf-8")
+    md = write_report([results], tmp_path / "rep")["markdown"].read_text()
+    assert "| teacher | ort_dynamic_int8 (ONNX Runtime, fused dynamic int8 per-channel) | 1 | 20.00 | 1.000 |" in md
+    assert "ai-edge-litert 2.3.0, onnxruntime 1.32.0" in md

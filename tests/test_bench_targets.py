@@ -36,7 +36,7 @@ def arm64_env():
 
     cache = Path(os.environ.get("EDGEKIT_ARM64_CACHE") or REPO / ".cache" / "edgekit-arm64")
     os.environ["EDGEKIT_ARM64_CACHE"] = str(cache)
-    return arm64.prepare(cache, log=lambda m: None)
+    return arm64.prepare(cache)
 
 
 @pytest.fixture(scope="session")
@@ -47,8 +47,7 @@ def small_bundle(tmp_path_factory, tiny_teacher_dir, default_splits) -> Path:
     out = tmp_path_factory.mktemp("bundles") / "small"
     convert_model_dir(tiny_teacher_dir, out, default_splits,
                       ConvertOptions(modes=["fp32", "dynamic_int8", "int8"], calibration_samples=60, check_limit=60,
-                                     metadata=False),
-                      log=lambda m: None, progress=False)
+                                     metadata=False), progress=False)
     return out
 
 
@@ -464,11 +463,11 @@ def test_run_pipeline_bench_and_report_stages(small_bundle, eval_subset, tmp_pat
     (run / "results" / "results.jsonl").write_text(json.dumps(stale) + "\n")
     inputs = {"data": {"split_dir": str(run / "data")},
               "convert": {"bundles": {"small": str(run / "bundles" / "small")}}}
-    out = stages.run_bench_stage(StageContext(out=run, settings=BenchSettings(), inputs=inputs, log=lambda m: None))
+    out = stages.run_bench_stage(StageContext(out=run, settings=BenchSettings(), inputs=inputs))
     records = read_records(out["results"])
     assert out["measurements"] == len(records) == 4  # fp32, dynamic_int8, int8 + the Keras source
     assert {r["bundle"]["mode"] for r in records} == {"fp32", "dynamic_int8", "int8", "keras"}
-    rep = stages.run_report_stage(StageContext(out=run, settings=None, inputs={"bench": out}, log=lambda m: None))
+    rep = stages.run_report_stage(StageContext(out=run, settings=None, inputs={"bench": out}))
     assert Path(rep["report"]).is_file() and rep["recommendation"].startswith("teacher/")
     # the fingerprints follow the upstream stages and the arm settings
     s = RunSettings(out=run)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 from click.testing import CliRunner
@@ -86,18 +87,20 @@ def test_split_then_train_from_split_with_result_json(tmp_path):
     assert (out / "model.weights.h5").is_file()
 
 
-def test_pipeline_data_and_teacher_stages_are_reused(tmp_path):
+def test_pipeline_data_and_teacher_stages_are_reused(tmp_path, caplog):
     from dataclasses import replace
 
     from edgekit.pipeline import RunSettings, TeacherSettings, run_pipeline
 
     settings = RunSettings(out=tmp_path / "run", teacher=TeacherSettings(backbone=TINY_BACKBONE, epochs=1, lr=1e-3))
-    logs: list[str] = []
-    first = run_pipeline(settings, log=logs.append, only=["data", "teacher"])
+    first = run_pipeline(settings, only=["data", "teacher"])
     assert not first["stages"]["teacher"]["reused"]
     assert (tmp_path / "run" / "teacher" / "model.weights.h5").is_file()
-    second = run_pipeline(settings, log=logs.append, only=["data", "teacher"])
+    caplog.set_level(logging.INFO, logger="edgekit")
+    second = run_pipeline(settings, only=["data", "teacher"])
     assert second["stages"]["data"]["reused"] and second["stages"]["teacher"]["reused"]
+    assert [r.name for r in caplog.records] == ["edgekit.pipeline"] * 2  # one "reused" line per stage, nothing else
+    assert all("reused" in r.getMessage() for r in caplog.records)
     settings = replace(settings, teacher=replace(settings.teacher, epochs=2))  # the teacher runs again, not the data
-    third = run_pipeline(settings, log=logs.append, only=["data", "teacher"])
+    third = run_pipeline(settings, only=["data", "teacher"])
     assert third["stages"]["data"]["reused"] and not third["stages"]["teacher"]["reused"]

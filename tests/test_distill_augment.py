@@ -133,21 +133,20 @@ def test_teacher_outputs_are_computed_once_and_reused(tiny_teacher_dir, tmp_path
     teacher = load_model_dir(tiny_teacher_dir)
     texts = default_splits.validation.texts
     enc = encode_texts(teacher.tokenizer, texts, 64)
-    first = teacher_outputs(teacher, texts, enc, hidden_layers=[1], embeddings=True, cache_dir=tmp_path, log=lambda m: None)
+    first = teacher_outputs(teacher, texts, enc, hidden_layers=[1], embeddings=True, cache_dir=tmp_path)
     assert first.computed and len(list(tmp_path.glob("*.npz"))) == 3
     np.testing.assert_allclose(first.logits, predict_logits(teacher.model, enc), atol=1e-4)
-    again = teacher_outputs(teacher, texts, enc, hidden_layers=[1], cache_dir=tmp_path, log=lambda m: None)
+    again = teacher_outputs(teacher, texts, enc, hidden_layers=[1], cache_dir=tmp_path)
     assert not again.computed and again.key == first.key
     np.testing.assert_array_equal(again.logits, first.logits)
     assert len(first.hidden[1]) == len(texts)
     assert first.hidden[1].flat.shape == (int(np.minimum(enc.num_tokens, 64).sum()), 64)
-    other = teacher_outputs(teacher, texts[:-1], encode_texts(teacher.tokenizer, texts[:-1], 64), cache_dir=tmp_path,
-                            log=lambda m: None)
+    other = teacher_outputs(teacher, texts[:-1], encode_texts(teacher.tokenizer, texts[:-1], 64), cache_dir=tmp_path)
     assert other.computed and other.key != first.key  # another transfer set, another key
     # the sentence vector (pooled output) is one more file, computed only when first asked for
-    with_sentence = teacher_outputs(teacher, texts, enc, sentence=True, cache_dir=tmp_path, log=lambda m: None)
+    with_sentence = teacher_outputs(teacher, texts, enc, sentence=True, cache_dir=tmp_path)
     assert with_sentence.computed and (tmp_path / f"{first.key}.sentence.npz").is_file()
     pooled = teacher.model.backbone(enc.inputs(np.arange(len(texts)), 64))["pooled_output"].numpy()
     np.testing.assert_allclose(with_sentence.sentence, pooled, atol=2e-3)  # stored float16
     assert with_sentence.targets()["teacher_sentence"].shape == (len(texts), 64)
-    assert not teacher_outputs(teacher, texts, enc, sentence=True, cache_dir=tmp_path, log=lambda m: None).computed
+    assert not teacher_outputs(teacher, texts, enc, sentence=True, cache_dir=tmp_path).computed

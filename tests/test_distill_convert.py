@@ -22,14 +22,12 @@ def test_distilled_student_converts(spec, tiny_teacher_dir, default_splits, tmp_
     # logits nearly tied, and the parity gate measures argmax flips between near ties rather than conversion
     settings = DistillSettings(student=spec, loss=loss, train=train_config_for(family, epochs=1, schedule="exponential"),
                                cache_dir=str(tmp_path / "cache"))
-    student = distill(tiny_teacher_dir, default_splits, tmp_path / "student", settings, log=lambda m: None,
-                      progress=False)
+    student = distill(tiny_teacher_dir, default_splits, tmp_path / "student", settings, progress=False)
     options = ConvertOptions(modes=STUDENTS[spec], buckets=[16, 32], calibration_samples=40, check_limit=40,
                              metadata=False, fallback="none",
                              thresholds={m: {"min_argmax_agreement": 0.9, "max_macro_f1_drop": 0.05}  # 40 check sentences: one flip moves F1 ~2 pt
                                          for m in STUDENTS[spec]})
-    manifest = convert_model_dir(student.model_dir, tmp_path / "bundle", default_splits, options,
-                                 log=lambda m: None, progress=False)
+    manifest = convert_model_dir(student.model_dir, tmp_path / "bundle", default_splits, options, progress=False)
     assert manifest["model"]["family"] == family and manifest["model"]["role"] == "student"
     for mode in STUDENTS[spec]:
         entry = manifest["modes"][mode]

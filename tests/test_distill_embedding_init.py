@@ -1,5 +1,7 @@
 """BiLSTM embedding initialisers: projection arithmetic, the teacher's per-token context table, its cache."""
 
+import logging
+
 import numpy as np
 import pytest
 
@@ -55,20 +57,21 @@ def test_context_table_is_each_token_alone_through_the_teacher_averaged_over_lay
     assert not np.allclose(table[ids[0]], table[ids[1]])
 
 
-def test_context_table_is_cached_per_teacher(tiny_teacher, tmp_path, monkeypatch):
+def test_context_table_is_cached_per_teacher(tiny_teacher, tmp_path, monkeypatch, caplog):
     import edgekit.distill.embedding_init as ei
 
-    logs = []
-    first = cached_context_table(tiny_teacher, tmp_path, log=logs.append)
-    assert len(logs) == 1 and len(list(tmp_path.glob("*.token_context.npz"))) == 1
+    caplog.set_level(logging.INFO, logger="edgekit")
+    first = cached_context_table(tiny_teacher, tmp_path)
+    assert len(caplog.records) == 1 and len(list(tmp_path.glob("*.token_context.npz"))) == 1
+    assert "running the teacher" in caplog.records[0].getMessage()
 
     def boom(*args, **kwargs):
         raise AssertionError("the teacher ran again")
 
     monkeypatch.setattr(ei, "context_table", boom)
-    again = cached_context_table(tiny_teacher, tmp_path, log=logs.append)
+    again = cached_context_table(tiny_teacher, tmp_path)
     np.testing.assert_array_equal(again, first)  # the first run sees the stored (float16) table too
-    assert len(logs) == 1
+    assert len(caplog.records) == 1
 
 
 @pytest.mark.parametrize("name", ["context", "pca", "random"])
@@ -78,7 +81,7 @@ def test_init_embedding_sets_the_student_table(tiny_teacher, tmp_path, name):
     emb = keras.layers.Embedding(len(tiny_teacher.tokenizer.vocab), 8)
     emb.build((None,))
     before = emb.get_weights()[0].copy()
-    info = init_embedding(emb, name, tiny_teacher, cache_dir=tmp_path, log=lambda m: None)
+    info = init_embedding(emb, name, tiny_teacher, cache_dir=tmp_path)
     after = emb.get_weights()[0]
     if name == "random":
         assert info == {"embedding": "random"} and np.array_equal(before, after)

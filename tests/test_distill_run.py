@@ -70,7 +70,7 @@ def test_distill_bert_student_with_feature_losses_learns(tiny_teacher_dir, tmp_p
                                loss="hard,kl,hidden_mse,embedding_mse,hidden_cos,similarity",
                                temperature=2.0, alpha=0.5, train=train_config_for("bert", epochs=2, learning_rate=5e-4),
                                cache_dir=str(tmp_path / "cache"))
-    result = distill(tiny_teacher_dir, default_splits, tmp_path / "bert1", settings, log=lambda m: None, progress=False)
+    result = distill(tiny_teacher_dir, default_splits, tmp_path / "bert1", settings, progress=False)
     m = result.metrics
     assert m["student"]["teacher_layers"] == [1] and m["loss"]["layer_map"] == [[0, 1]]
     assert m["params"] < json.loads((tiny_teacher_dir / "edgekit_model.json").read_text())["params"]
@@ -96,7 +96,7 @@ class StopAfter:
     def __init__(self, n: int):
         from edgekit.distill.executor import InProcessExecutor
 
-        self.inner, self.n = InProcessExecutor(lambda m: None), n
+        self.inner, self.n = InProcessExecutor(), n
 
     def run(self, fn, tasks):
         for done, item in enumerate(self.inner.run(fn, tasks), 1):
@@ -118,13 +118,13 @@ def test_sweep_interrupted_after_one_point_resumes_at_the_next(tiny_teacher_dir,
         ran.append(task.id)
         return run_point(task)
 
-    kw = dict(temperatures=[1, 2], alphas=[0.5], keep_models=False, log=lambda m: None, point_fn=counting)
+    kw = dict(temperatures=[1, 2], alphas=[0.5], keep_models=False, point_fn=counting)
     with pytest.raises(KeyboardInterrupt):
         run_sweep(tiny_teacher_dir, default_splits, tmp_path / "sw", base, executor=StopAfter(1), **kw)
     assert ran == ["T1_a0.5"]
     first = (tmp_path / "sw" / "points" / "T1_a0.5.json").read_text()
     summary = run_sweep(tiny_teacher_dir, default_splits, tmp_path / "sw", base,
-                        executor=InProcessExecutor(lambda m: None), **kw)
+                        executor=InProcessExecutor(), **kw)
     assert ran == ["T1_a0.5", "T2_a0.5"]  # the finished point was not redone
     assert (tmp_path / "sw" / "points" / "T1_a0.5.json").read_text() == first
     assert summary["complete"] and len(summary["points"]) == 2
@@ -149,11 +149,11 @@ def test_run_pipeline_students_stage_trains_and_is_reused(tmp_path, tiny_teacher
     settings = RunSettings(out=tmp_path / "run", students=StudentsSettings(
         specs=(SMALL_BILSTM, "bert:layers=1,strategy=skip"), epochs=1))
     only = ["data", "teacher", "students"]
-    first = run_pipeline(settings, log=lambda m: None, only=only, stages=stages)["stages"]["students"]
+    first = run_pipeline(settings, only=only, stages=stages)["stages"]["students"]
     assert not first["reused"] and set(first["models"]) == {"bilstm-embedding-dim-16-lstm-units-8", "bert-layers1-skip"}
     for name, path in first["models"].items():
         loaded = load_model_dir(path)
         assert loaded.meta["role"] == "student" and loaded.family == name.split("-")[0]
     assert 0.0 <= first["bert_layers1_skip_test_macro_f1"] <= 1.0
-    again = run_pipeline(settings, log=lambda m: None, only=only, stages=stages)["stages"]["students"]
+    again = run_pipeline(settings, only=only, stages=stages)["stages"]["students"]
     assert again["reused"]

@@ -65,7 +65,7 @@ def test_every_family_builds_trains_converts_and_passes_parity(name, tmp_path, t
     model = family.build(family.tiny_config(len(tokenizer.vocab), len(labels)))
     before = [w.copy() for w in model.get_weights()]
     fit(model, x, y, xv, yv, labels, TrainConfig(epochs=1, batch_size=16, learning_rate=1e-3, max_length=32),
-        log=lambda m: None, progress=False)
+        progress=False)
     assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights())), "a training step changed nothing"
 
     model_dir = save_model_dir(tmp_path / "model", model=model, family=name, config=family.config_of(model),

@@ -70,7 +70,7 @@ def test_finished_stages_are_reused_until_their_inputs_change(tmp_path):
     rec = Recorder()
     stages = rec.chain()
     settings = RunSettings(out=tmp_path / "run")
-    first = run_pipeline(settings, log=lambda m: None, stages=stages)
+    first = run_pipeline(settings, stages=stages)
     assert rec.runs == ["d", "a", "b", "c"]
     assert not any(s["reused"] for s in first["stages"].values())
     # a stage gets its own settings and the results of the stages it declared, nothing else
@@ -78,17 +78,17 @@ def test_finished_stages_are_reused_until_their_inputs_change(tmp_path):
     assert rec.given["c"].inputs == {"b": {"made_by": "b", "from": ["a"]}} and rec.given["c"].settings is None
 
     rec.runs.clear()
-    second = run_pipeline(settings, log=lambda m: None, stages=stages)
+    second = run_pipeline(settings, stages=stages)
     assert rec.runs == [] and all(s["reused"] for s in second["stages"].values())
     assert second["stages"]["c"]["from"] == ["b"]
 
     changed = replace(settings, teacher=TeacherSettings(epochs=9))
-    third = run_pipeline(changed, log=lambda m: None, stages=stages)
+    third = run_pipeline(changed, stages=stages)
     assert rec.runs == ["b", "c"]
     assert third["stages"]["a"]["reused"] and third["stages"]["d"]["reused"]
 
     rec.runs.clear()
-    run_pipeline(replace(changed, fresh=True), log=lambda m: None, stages=stages)
+    run_pipeline(replace(changed, fresh=True), stages=stages)
     assert rec.runs == ["d", "a", "b", "c"]
     assert (tmp_path / "run" / "run.json").is_file() and (tmp_path / "run" / ".stages" / "c.json").is_file()
 
@@ -98,17 +98,17 @@ def test_only_reads_the_stages_it_leaves_out_from_their_finished_runs(tmp_path):
     stages = rec.chain()
     settings = RunSettings(out=tmp_path / "run")
     with pytest.raises(EdgekitError, match="stage b needs 'a', which has not finished with these settings"):
-        run_pipeline(settings, log=lambda m: None, only=["b"], stages=stages)
-    run_pipeline(settings, log=lambda m: None, only=["a"], stages=stages)
+        run_pipeline(settings, only=["b"], stages=stages)
+    run_pipeline(settings, only=["a"], stages=stages)
     rec.runs.clear()
-    summary = run_pipeline(settings, log=lambda m: None, only=["b"], stages=stages)
+    summary = run_pipeline(settings, only=["b"], stages=stages)
     assert rec.runs == ["b"] and list(summary["stages"]) == ["b"]
     assert rec.given["b"].inputs == {"a": {"made_by": "a", "from": []}}
     # a left-out stage finished with other settings is not used
     with pytest.raises(EdgekitError, match="has not finished with these settings"):
-        run_pipeline(replace(settings, data=DataSettings(seed=1)), log=lambda m: None, only=["b"], stages=stages)
+        run_pipeline(replace(settings, data=DataSettings(seed=1)), only=["b"], stages=stages)
     with pytest.raises(EdgekitError, match="unknown stage"):
-        run_pipeline(settings, log=lambda m: None, only=["nope"], stages=stages)
+        run_pipeline(settings, only=["nope"], stages=stages)
 
 
 def test_the_registered_stages_declare_their_needs():

@@ -1,4 +1,4 @@
-"""Point labels on the report's scatter plots: placed without overlapping each other or the markers."""
+"""Point labels on the report's scatter plots: placed without overlapping each other, the markers or the lines."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import itertools
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
-from edgekit.plots import label_points, png_bytes, pyplot
+from edgekit.plots import label_points, line_pieces, png_bytes, pyplot
 
 # a crowded latency/F1 plot: two identical points, near-ties in F1, a cluster at the low end, a legend
 POINTS = [(3.1, 0.80), (3.1, 0.80), (3.0, 0.801), (1.2, 0.797), (2.0, 0.79), (0.5, 0.70), (0.45, 0.702),
@@ -26,7 +26,7 @@ def _plot():
     return fig, ax, label_points(ax, POINTS, LABELS)
 
 
-def test_labels_do_not_overlap_each_other_the_markers_or_the_legend():
+def test_labels_do_not_overlap_each_other_the_markers_the_legend_or_the_line():
     fig, ax, anns = _plot()
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
@@ -41,6 +41,8 @@ def test_labels_do_not_overlap_each_other_the_markers_or_the_legend():
         assert not any(box.overlaps(marker) for box in boxes)
     legend = ax.get_legend().get_window_extent(renderer)
     assert not any(box.overlaps(legend) for box in boxes)
+    pieces = line_pieces(ax)
+    assert len(pieces) > 50 and not any(box.overlaps(p) for box in boxes for p in pieces)
     frame = ax.get_window_extent(renderer)
     assert all(frame.contains(b.x0, b.y0) and frame.contains(b.x1, b.y1) for b in boxes)
     assert any(a.arrow_patch is not None for a in anns) and any(a.arrow_patch is None for a in anns)
@@ -50,3 +52,15 @@ def test_labels_do_not_overlap_each_other_the_markers_or_the_legend():
 def test_placement_is_deterministic():
     first = [a.xyann for a in _plot()[2]]
     assert first == [a.xyann for a in _plot()[2]]
+
+
+def test_line_pieces_follow_step_lines():
+    fig, ax = pyplot().subplots()
+    ax.step([0, 1, 2], [0, 1, 2], where="post")
+    ax.set_xlim(-1, 3)
+    ax.set_ylim(-1, 3)
+    pieces = line_pieces(ax)
+    corner = ax.transData.transform((1, 0))  # steps-post turns at (1, 0), which the straight line misses
+    assert any(p.x0 - 1 <= corner[0] <= p.x1 + 1 and p.y0 - 1 <= corner[1] <= p.y1 + 1 for p in pieces)
+    middle = ax.transData.transform((0.5, 0.5))  # on the straight line, not on the steps
+    assert not any(p.x0 - 1 <= middle[0] <= p.x1 + 1 and p.y0 - 1 <= middle[1] <= p.y1 + 1 for p in pieces)

@@ -68,8 +68,7 @@ def test_fit_keeps_the_averaged_weights_it_evaluated(tokenizer, default_splits):
                               "lstm_units": 8})
         cfg = TrainConfig(epochs=3, batch_size=16, learning_rate=5e-3, schedule="constant", patience=3, ema=ema,
                           max_length=32)
-        history = fit(model, enc["train"], y["train"], enc["validation"], y["validation"], labels, cfg,
-                      log=lambda m: None, progress=False)
+        history = fit(model, enc["train"], y["train"], enc["validation"], y["validation"], labels, cfg, progress=False)
         after = evaluate(model, enc["validation"], y["validation"], labels)
         assert after["macro_f1"] == pytest.approx(history.best_val_macro_f1)
         results[ema] = [w.copy() for w in model.get_weights()]
@@ -101,6 +100,6 @@ def test_fit_trains_the_forwards_extra_variables_and_keeps_them_out_of_the_model
 
     cfg = TrainConfig(epochs=1, batch_size=16, learning_rate=5e-3, schedule="constant", max_length=32)
     fit(model, enc["train"], y["train"], enc["validation"], y["validation"], labels, cfg, loss_fn=loss_fn,
-        log=lambda m: None, progress=False, forward_fn=forward)
+        progress=False, forward_fn=forward)
     assert all(not np.array_equal(b, v.numpy()) for b, v in zip(before, forward.extra_variables))
     assert len(model.weights) == n_weights

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -35,9 +36,10 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from ...errors import EdgekitError
+
+logger = logging.getLogger(__name__)
 
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 DEBIAN_SECURITY = "http://deb.debian.org/debian-security"
@@ -169,7 +171,7 @@ def _apt_config(cache: Path) -> Path:
     return conf
 
 
-def _download_debs(cache: Path, log: Callable[[str], None]) -> list[Path]:
+def _download_debs(cache: Path) -> list[Path]:
     debs = cache / "debs"
     debs.mkdir(parents=True, exist_ok=True)
     have = {p.name.split("_")[0] for p in debs.glob("*_arm64.deb")} | {p.name.split("_")[0] for p in debs.glob("*_all.deb")}
@@ -177,13 +179,13 @@ def _download_debs(cache: Path, log: Callable[[str], None]) -> list[Path]:
     if missing:
         conf = _apt_config(cache)
         env = {**os.environ, "APT_CONFIG": str(conf), "DEBIAN_FRONTEND": "noninteractive"}
-        log(f"arm64: apt-get update (private arm64 lists in {cache / 'apt'})")
+        logger.info(f"arm64: apt-get update (private arm64 lists in {cache / 'apt'})")
         _run(["apt-get", "update", "-qq"], "apt-get update (arm64 lists)", env=env)
-        log(f"arm64: downloading {len(missing)} arm64 .debs")
+        logger.info(f"arm64: downloading {len(missing)} arm64 .debs")
         _run(["apt-get", "download", "-qq", *[f"{p}:arm64" if not p == "media-types" else p for p in missing]],
              "apt-get download (arm64)", env=env, cwd=debs)
     if not list(debs.glob(f"{QEMU_PACKAGE}_*.deb")):
-        log("arm64: downloading qemu-user-static (host architecture)")
+        logger.info("arm64: downloading qemu-user-static (host architecture)")
         _run(["apt-get", "download", "-qq", QEMU_PACKAGE], "apt-get download qemu-user-static", cwd=debs)
     return sorted(debs.glob("*.deb"))
 
@@ -205,13 +207,13 @@ def _relativize_symlinks(root: Path) -> None:
                     p.symlink_to(rel)
 
 
-def _download_wheels(cache: Path, log: Callable[[str], None]) -> Path:
+def _download_wheels(cache: Path) -> Path:
     wheels = cache / "wheels"
     wheels.mkdir(parents=True, exist_ok=True)
     stamp = wheels / ".complete"
     if stamp.is_file() and stamp.read_text() == json.dumps(WHEELS):
         return wheels
-    log(f"arm64: downloading aarch64 wheels ({', '.join(WHEELS)}) for cp311")
+    logger.info(f"arm64: downloading aarch64 wheels ({', '.join(WHEELS)}) for cp311")
     cmd = [sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "--python-version", PYTHON_VERSION,
            "--implementation", "cp", "--abi", "cp311", "-d", str(wheels)]
     for plat in PLATFORMS:
@@ -281,7 +283,7 @@ def load(cache: str | Path | None = None) -> Arm64Env:
     return Arm64Env(cache, cache / "bin" / "qemu-aarch64-static", cache / "sysroot")
 
 
-def prepare(cache: str | Path | None = None, log: Callable[[str], None] = print, force: bool = False) -> Arm64Env:
+def prepare(cache: str | Path | None = None, force: bool = False) -> Arm64Env:
     """Download and unpack everything (reusing the cache), then smoke-test numpy + LiteRT under qemu."""
     cache = Path(cache).resolve() if cache else default_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
@@ -289,24 +291,24 @@ def prepare(cache: str | Path | None = None, log: Callable[[str], None] = print,
     if marker.is_file() and not force:
         try:
             env = load(cache)
-            log(f"arm64: reusing {cache}")
+            logger.info(f"arm64: reusing {cache}")
             return env
         except EdgekitError:
             pass
     t0 = time.perf_counter()
-    debs = _download_debs(cache, log)
-    wheels = _download_wheels(cache, log)
+    debs = _download_debs(cache)
+    wheels = _download_wheels(cache)
     marker.unlink(missing_ok=True)
     sysroot = cache / "sysroot"
     tmp = Path(tempfile.mkdtemp(prefix=".sysroot.", dir=cache))
     try:
-        log(f"arm64: unpacking {len(debs) - 1} .debs into the sysroot")
+        logger.info(f"arm64: unpacking {len(debs) - 1} .debs into the sysroot")
         qemu_deb = [d for d in debs if d.name.startswith(QEMU_PACKAGE + "_")]
         for deb in debs:
             if deb not in qemu_deb:
                 _extract(deb, tmp)
         _relativize_symlinks(tmp)
-        log("arm64: installing aarch64 wheels into the sysroot")
+        logger.info("arm64: installing aarch64 wheels into the sysroot")
         _install_wheels(wheels, tmp)
         qtmp = Path(tempfile.mkdtemp(prefix=".qemu.", dir=cache))
         _extract(qemu_deb[-1], qtmp)
@@ -325,7 +327,7 @@ def prepare(cache: str | Path | None = None, log: Callable[[str], None] = print,
     for cpu in CPUS:
         _make_root(cache, sysroot, cpu)
         _write_launcher(env, cpu)
-    log(f"arm64: smoke test (numpy + LiteRT under {env.qemu_version()}, -cpu {DEFAULT_CPU})")
+    logger.info(f"arm64: smoke test (numpy + LiteRT under {env.qemu_version()}, -cpu {DEFAULT_CPU})")
     probe = ("import platform, numpy, ai_edge_litert.interpreter as i; "
              "print(platform.machine(), numpy.__version__, i.Interpreter.__name__)")
     out = _run([*env.python_command(DEFAULT_CPU), "-c", probe], "arm64 smoke test", env=env.env(), timeout=600).split()
@@ -334,5 +336,5 @@ def prepare(cache: str | Path | None = None, log: Callable[[str], None] = print,
     info = {"spec": _spec_hash(), **_spec(), "qemu_version": env.qemu_version(), "numpy": out[1],
             "debs": sorted(d.name for d in debs), "prepared_seconds": round(time.perf_counter() - t0, 1)}
     marker.write_text(json.dumps(info, indent=2) + "\n")
-    log(f"arm64: ready in {cache} ({info['prepared_seconds']:.0f}s)")
+    logger.info(f"arm64: ready in {cache} ({info['prepared_seconds']:.0f}s)")
     return env

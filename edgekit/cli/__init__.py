@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "edgekit.cli.data_cmds",
     "edgekit.cli.train_cmds",
     "edgekit.cli.import_cmd",
+    "edgekit.cli.export_cmd",
     "edgekit.cli.run_cmd",
     "edgekit.cli.android_cmds",
     "edgekit.cli.distill_cmds",

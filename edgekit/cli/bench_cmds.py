@@ -29,6 +29,8 @@ from .options import int_list, split_csv
 @click.option("--warmup", type=int, default=3, show_default=True, help="Warm-up runs per bucket used.")
 @click.option("--iterations", type=int, default=50, show_default=True, help="Timed runs per --synthetic length.")
 @click.option("--no-baseline", is_flag=True, help="Do not measure the source Keras model.")
+@click.option("--no-onnx", is_flag=True,
+              help="Do not add the ONNX Runtime peer (ort_* rows; needs the edgekit[onnx] extra, else skipped).")
 @click.option("--arm64-cache", type=click.Path(file_okay=False), default=None,
               help="Prepared arm64 environment (default: $EDGEKIT_ARM64_CACHE or ~/.cache/edgekit/arm64).")
 @click.option("--remote-python", default="python3", show_default=True, help="Python on ssh targets.")
@@ -38,7 +40,8 @@ from .options import int_list, split_csv
               help="TFLite benchmark_model built for the adb device.")
 @click.option("--no-progress", is_flag=True, help="Log lines instead of a progress bar.")
 def bench_cmd(bundles, targets, modes, threads, data, synthetic, out, limit, emulated_limit, warmup, iterations,
-              no_baseline, arm64_cache, remote_python, ssh_identity, ssh_options, benchmark_binary, no_progress) -> None:
+              no_baseline, no_onnx, arm64_cache, remote_python, ssh_identity, ssh_options, benchmark_binary,
+              no_progress) -> None:
     """Benchmark bundles: every mode × target × thread count, one JSON record per line in OUT.
 
     Rerunning the same command skips measurements already in OUT (resume after a kill). With --data,
@@ -60,10 +63,9 @@ def bench_cmd(bundles, targets, modes, threads, data, synthetic, out, limit, emu
     plan = BenchPlan(bundles=[Path(b) for b in bundles], targets=specs, modes=split_csv(modes),
                      threads=int_list(threads, "--threads", "1,2"), data=Path(data) if data else None,
                      synthetic=int_list(synthetic, "--synthetic", "1,2") if synthetic else None, limit=limit,
-                     warmup=warmup, iterations=iterations, baseline=not no_baseline, target_options=options,
-                     target_limits=target_limits)
-    log = lambda m: click.echo(m, err=True)  # noqa: E731
-    summary = run_bench(plan, out, log=log, progress=not no_progress)
+                     warmup=warmup, iterations=iterations, baseline=not no_baseline, onnx=not no_onnx,
+                     target_options=options, target_limits=target_limits)
+    summary = run_bench(plan, out, progress=not no_progress)
     click.echo(f"bench → {out}: {summary['ran']} measured, {summary['skipped']} already there, "
                f"{summary['failed']} failed ({summary['seconds']:.0f}s)")
     if summary["failed"]:
@@ -108,7 +110,7 @@ def arm64_prepare(cache, force) -> None:
     an ARM /proc/cpuinfo per CPU and smoke-test LiteRT under qemu. Reuses what is cached (~125 MB)."""
     from ..benchmarks.targets import arm64
 
-    env = arm64.prepare(cache, log=lambda m: click.echo(m, err=True), force=force)
+    env = arm64.prepare(cache, force=force)
     info = json.loads((env.cache / arm64.READY).read_text())
     click.echo(f"arm64 ready: {env.cache} ({info['qemu_version']}, numpy {info['numpy']}, ai-edge-litert 2.3.0)")
     for cpu in sorted(arm64.CPUS):

@@ -87,7 +87,7 @@ def convert_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, l
                              metadata_mode=metadata_mode, overwrite=overwrite, seed=seed,
                              allow_other_data=allow_other_data)
     splits = load_splits(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding)
-    manifest = convert_model_dir(model_dir, out_dir, splits, options, log=lambda m: click.echo(m, err=True))
+    manifest = convert_model_dir(model_dir, out_dir, splits, options)
     click.echo(f"bundle → {out_dir}")
     click.echo(f"  {'mode':<13} {'MB':>7} {'agree':>7} {'max|Δ|':>8} {'F1 Δ':>8}")
     for name, e in manifest["modes"].items():

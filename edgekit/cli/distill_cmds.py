@@ -146,7 +146,7 @@ def distill_cmd(teacher_dir, temperature, out_dir, name, result_json, **opts) ->
 
     settings = _settings(opts, temperature, name)
     splits = _splits(opts)
-    result = distill(teacher_dir, splits, out_dir, settings, log=lambda m: click.echo(m, err=True))
+    result = distill(teacher_dir, splits, out_dir, settings)
     s = result.summary()
     click.echo(f"{s['student']} → {result.model_dir}: val macro-F1 {s['val_macro_f1']:.4f}, test macro-F1 "
                f"{s['test_macro_f1']:.4f} (teacher {s['teacher_test_macro_f1']:.4f}), {s['params']:,} params, "
@@ -176,9 +176,8 @@ def sweep_cmd(teacher_dir, temperatures, alphas, out_dir, executor, no_models, *
 
     settings = _settings(opts, 1.0, "sweep")
     splits = _splits(opts)
-    log = lambda m: click.echo(m, err=True)  # noqa: E731
     summary = run_sweep(teacher_dir, splits, out_dir, settings, _floats(temperatures), _floats(alphas),
-                        executor=EXECUTORS[executor](log), keep_models=not no_models, log=log)
+                        executor=EXECUTORS[executor](), keep_models=not no_models)
     if summary["points"]:
         click.echo((_read(out_dir, "sweep.md")))
     best = summary["best"]
@@ -225,7 +224,7 @@ def benchmark_cmd(teacher_dir, out_dir, only, bilstm_epochs, bert_epochs, seed, 
     splits = _splits(opts)
     result = run_benchmark(teacher_dir, splits, out_dir, epochs={"bilstm": bilstm_epochs, "bert": bert_epochs},
                            only=[s.strip() for s in only.split(",")] if only else None, seed=seed,
-                           cache_dir=cache_dir, log=lambda m: click.echo(m, err=True))
+                           cache_dir=cache_dir)
     click.echo(_read(out_dir, "benchmark.md"))
     if result_json:
         atomic_write_json(result_json, result)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from ..hf.parity import DEFAULT_PROBES
+
 
 @click.command("import")
 @click.argument("src")
@@ -14,8 +16,15 @@ import click
 @click.option("--max-length", type=int, default=None,
               help="Token length the model directory records for training and evaluation "
                    "[default: the tokenizer's model_max_length, at most the model's positions].")
+@click.option("--data", "probe_data", default=None,
+              help="Probe sentences for the parity check against PyTorch: the first --probes texts of this data "
+                   "(any format edgekit reads) [default: built-in financial sentences].")
+@click.option("--probes", type=int, default=DEFAULT_PROBES, show_default=True,
+              help="How many probe sentences the parity check runs.")
+@click.option("--no-parity", is_flag=True,
+              help="Skip the parity check against PyTorch (it runs when torch and transformers are installed).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing model directory.")
-def import_cmd(src, out_dir, labels, max_length, overwrite) -> None:
+def import_cmd(src, out_dir, labels, max_length, probe_data, probes, no_parity, overwrite) -> None:
     """Import a fine-tuned Hugging Face classifier: SRC is a local folder or hf://ORG/NAME[@REVISION].
 
     Takes BertForSequenceClassification, DistilBertForSequenceClassification and
@@ -24,7 +33,12 @@ def import_cmd(src, out_dir, labels, max_length, overwrite) -> None:
     (read with numpy; pickled .bin files are refused) and vocab.txt or tokenizer.json. Writes an ordinary
     model directory (what training writes) with the fine-tuned head, the labels of config.json, the
     checkpoint's tokenizer settings and where it came from, so convert, distill --teacher, bench and
-    android-assets take it unchanged. Example:
+    android-assets take it unchanged.
+
+    With torch and transformers installed (pip install 'edgekit[hf]'), the imported model and the
+    PyTorch original run on probe sentences first: any argmax difference or a logit more than 1e-4
+    apart stops the import with nothing written; the figures go into the model directory and every
+    bundle converted from it. Example:
 
     \b
       edgekit import ./finbert-tone --out runs/finbert
@@ -33,8 +47,8 @@ def import_cmd(src, out_dir, labels, max_length, overwrite) -> None:
     from ..hf import import_checkpoint
 
     names = [n.strip() for n in labels.split(",")] if labels is not None else None
-    import_checkpoint(src, out_dir, labels=names, max_length=max_length, overwrite=overwrite,
-                      log=lambda m: click.echo(m, err=True))
+    import_checkpoint(src, out_dir, labels=names, max_length=max_length, overwrite=overwrite, parity=not no_parity,
+                      probe_data=probe_data, probes=probes)
 
 
 def register(cli: click.Group) -> None:

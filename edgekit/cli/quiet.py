@@ -120,6 +120,9 @@ def _logging(verbosity: Verbosity) -> None:
     handler = _EchoHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
     logger.addHandler(handler)
+    # edgekit's lines are written here only: absl gives the root logger a handler the first time
+    # TensorFlow logs through it (logging.basicConfig), which would print each of them a second time
+    logger.propagate = False
     for name in LIBRARY_LOGGERS:
         logging.getLogger(name).setLevel(logging.NOTSET if verbosity == Verbosity.VERBOSE else logging.ERROR)
 

@@ -70,7 +70,7 @@ def run_cmd(data, data_format, out, backbone, teacher_epochs, teacher_lr, max_le
                                 calibration_samples=calibration_samples, seed=seed),
         bench=BenchSettings(arm=arm, arm_cpu=arm_cpu, threads=thread_list))
     convert_options(settings.convert)  # a bad --modes or --buckets fails here, before any training
-    summary = run_pipeline(settings, log=lambda m: click.echo(m, err=True))
+    summary = run_pipeline(settings)
     click.echo(f"\nedgekit run → {out}")
     for name, result in summary["stages"].items():
         shown = {k: v for k, v in result.items() if isinstance(v, (int, float, str)) and k != "reused"}

@@ -59,8 +59,7 @@ def teacher_cmd(data_path, split_dir, split_seed, fmt, text_column, label_column
                          class_weights=None if class_weights == "none" else class_weights, seed=seed,
                          patience=patience)
     t0 = time.perf_counter()
-    result = train_teacher(splits, out_dir, backbone=backbone, config=config, dropout=dropout,
-                           log=lambda m: click.echo(m, err=True))
+    result = train_teacher(splits, out_dir, backbone=backbone, config=config, dropout=dropout)
     test = result.metrics["test"]
     click.echo(f"teacher → {result.model_dir}: test macro-F1 {test['macro_f1']:.4f}, accuracy {test['accuracy']:.4f} "
                f"({time.perf_counter() - t0:.0f}s)")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -181,14 +180,14 @@ def markdown(teacher: dict, rows: list[dict], targets: dict) -> str:
 
 def run_benchmark(teacher_dir: str | Path, splits: Splits, out: str | Path, *, epochs: dict | None = None,
                   only: list[str] | None = None, executor: Executor | None = None, seed: int = 42,
-                  cache_dir: str | None = None, log: Callable[[str], None] = print) -> dict:
+                  cache_dir: str | None = None) -> dict:
     from ..provenance import stamp
 
     out, teacher_dir = Path(out), Path(teacher_dir)
     runs = [r for r in BENCH_RUNS if only is None or r.id in only]
     split_dir = ensure_split(splits, out)
     tasks = bench_tasks(teacher_dir, split_dir, out, runs, epochs, seed, cache_dir)
-    records, failures = run_tasks(tasks, executor, log=log)
+    records, failures = run_tasks(tasks, executor)
     teacher = teacher_row(teacher_dir, records)
     rows = rows_of(records)
     targets = check_targets(teacher, rows)

@@ -21,14 +21,16 @@ import functools
 import hashlib
 import io
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from ..fsutil import atomic_write_bytes, sha256_file
+
+logger = logging.getLogger(__name__)
 
 
 def default_cache_dir() -> Path:
@@ -151,7 +153,6 @@ def teacher_outputs(
     sentence: bool = False,
     cache_dir: str | Path | None = None,
     batch_size: int = 64,
-    log: Callable[[str], None] = print,
 ) -> TeacherOutputs:
     """Logits (always) and the asked-for per-token outputs of ``teacher`` on ``enc``, cached."""
     cache_dir = cache_root(cache_dir)
@@ -163,7 +164,7 @@ def teacher_outputs(
             paths[name] = cache_dir / f"{key}.{name}.npz"
     missing = [name for name, p in paths.items() if not p.is_file()]
     if missing:
-        log(f"teacher outputs: computing {', '.join(missing)} for {len(texts)} sentences (cache {key})")
+        logger.info(f"teacher outputs: computing {', '.join(missing)} for {len(texts)} sentences (cache {key})")
         computed = _run_teacher(teacher, enc, missing, batch_size)
         for name in missing:
             value = computed[name]
@@ -172,7 +173,7 @@ def teacher_outputs(
             else:
                 save_npz(paths[name], **{name: value})
     else:
-        log(f"teacher outputs: reused from cache {key}")
+        logger.debug(f"teacher outputs: reused from cache {key}")
     return TeacherOutputs(
         logits=load_array(paths["logits"], "logits"),
         hidden={t: _load_ragged(paths[f"hidden_{t}"]) for t in hidden_layers},

@@ -23,6 +23,7 @@ LSTM sees inputs of the scale it is tuned for whichever start is chosen.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Callable
 
@@ -32,6 +33,8 @@ from ..errors import EdgekitError
 
 DEFAULT_INIT = "context"
 KERAS_UNIFORM_STD = 0.05 / np.sqrt(3.0)  # std of uniform(-0.05, 0.05)
+
+logger = logging.getLogger(__name__)
 
 
 def project(table: np.ndarray, width: int, seed: int = 0) -> tuple[np.ndarray, float]:
@@ -83,25 +86,25 @@ def context_table(teacher, batch_size: int = 1024) -> np.ndarray:
     return table
 
 
-def cached_context_table(teacher, cache_dir: str | Path | None, log: Callable[[str], None] = print) -> np.ndarray:
+def cached_context_table(teacher, cache_dir: str | Path | None) -> np.ndarray:
     """:func:`context_table`, computed once per teacher fingerprint and kept under the teacher-output cache."""
     from .cache import cache_root, load_array, save_npz, teacher_fingerprint
 
     path = cache_root(cache_dir) / f"{teacher_fingerprint(teacher.path)[:24]}.token_context.npz"
     if path.is_file():
         return load_array(path, "table")
-    log(f"embedding init: running the teacher over its {len(teacher.tokenizer.vocab):,} vocabulary tokens "
-        f"(once per teacher; cache {path.name})")
+    logger.info(f"embedding init: running the teacher over its {len(teacher.tokenizer.vocab):,} vocabulary tokens "
+                f"(once per teacher; cache {path.name})")
     table = context_table(teacher).astype(np.float16)  # stored as float16: the first run starts where later ones do
     save_npz(path, table=table)
     return table.astype(np.float32)
 
 
 def _from_table(get_table: Callable[..., np.ndarray], label: str):
-    def init(embedding, teacher, cache_dir, log) -> dict:
+    def init(embedding, teacher, cache_dir) -> dict:
         if teacher.family != "bert":
             raise EdgekitError(f"embedding_init={label} needs a BERT teacher, not {teacher.family!r}")
-        table = get_table(teacher, cache_dir, log)
+        table = get_table(teacher, cache_dir)
         if table.shape[0] != embedding.input_dim:
             raise EdgekitError(f"teacher vocabulary has {table.shape[0]} tokens, the student embedding "
                                f"{embedding.input_dim}")
@@ -114,8 +117,8 @@ def _from_table(get_table: Callable[..., np.ndarray], label: str):
 
 EMBEDDING_INITS: dict[str, Callable] = {
     "context": _from_table(cached_context_table, "context"),
-    "pca": _from_table(lambda teacher, cache_dir, log: input_table(teacher), "pca"),
-    "random": lambda embedding, teacher, cache_dir, log: {"embedding": "random"},
+    "pca": _from_table(lambda teacher, cache_dir: input_table(teacher), "pca"),
+    "random": lambda embedding, teacher, cache_dir: {"embedding": "random"},
 }
 
 
@@ -125,8 +128,7 @@ def check_embedding_init(name: str) -> None:
         raise EdgekitError(f"unknown embedding_init {name!r}; known: {', '.join(EMBEDDING_INITS)}")
 
 
-def init_embedding(embedding, name: str, teacher, cache_dir: str | Path | None = None,
-                   log: Callable[[str], None] = print) -> dict:
+def init_embedding(embedding, name: str, teacher, cache_dir: str | Path | None = None) -> dict:
     """Initialise the Keras ``Embedding`` layer by initialiser ``name``; returns what was done (for metrics)."""
     check_embedding_init(name)
-    return EMBEDDING_INITS[name](embedding, teacher, cache_dir, log)
+    return EMBEDDING_INITS[name](embedding, teacher, cache_dir)

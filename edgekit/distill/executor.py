@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Protocol
 
 from ..fsutil import atomic_write_json
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -77,17 +80,14 @@ class InProcessExecutor:
 
     name = "in-process"
 
-    def __init__(self, log: Callable[[str], None] = print):
-        self.log = log
-
     def run(self, fn: PointFn, tasks: list[PointTask]) -> Iterator[tuple[PointTask, dict | BaseException]]:
         for i, task in enumerate(tasks, 1):
-            self.log(f"[{i}/{len(tasks)}] point {task.id}")
+            logger.info(f"[{i}/{len(tasks)}] point {task.id}")
             try:
                 yield task, fn(task)
             except Exception as exc:  # noqa: BLE001 — reported per point
-                self.log(f"point {task.id} failed: {type(exc).__name__}: {exc}")
-                self.log(traceback.format_exc(limit=3))
+                logger.warning(f"point {task.id} failed: {type(exc).__name__}: {exc}")
+                logger.debug(traceback.format_exc(limit=3))
                 yield task, exc
 
 
@@ -122,7 +122,7 @@ def run_point(task: PointTask) -> dict:
         s["layer_map"] = [tuple(p) for p in s["layer_map"]]
     settings = DistillSettings(**s)
     splits = Splits.load(task.split_dir)
-    result = distill(task.teacher_dir, splits, task.model_dir, settings, log=lambda m: None, progress=False)
+    result = distill(task.teacher_dir, splits, task.model_dir, settings, progress=False)
     record = {"id": task.id, "status": "done", "task_hash": task.hash, **task.tags, **result.summary(),
               "history": result.metrics["history"]["epochs"], **stamp()}
     if not task.model_dir:

@@ -11,16 +11,19 @@ so the converters convert it the same way.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from ..data import Splits
 from ..errors import EdgekitError
 from ..train.loop import TrainConfig
+
+logger = logging.getLogger(__name__)
+
 
 @dataclass
 class DistillSettings:
@@ -77,7 +80,6 @@ def distill(
     splits: Splits,
     out_dir: str | Path | None,
     settings: DistillSettings,
-    log: Callable[[str], None] = print,
     progress: bool = True,
 ) -> DistillResult:
     """Train one student from the teacher; write it to ``out_dir`` (skipped when None)."""
@@ -100,7 +102,7 @@ def distill(
     labels = teacher.labels
     if list(splits.train.labels) != labels:
         raise EdgekitError(f"teacher labels {labels} differ from the data's {list(splits.train.labels)}")
-    _check_teacher_split(teacher, splits, log)
+    _check_teacher_split(teacher, splits)
     cfg = settings.train
     max_length = cfg.max_length or teacher.max_length
     spec = parse_student(settings.student)
@@ -116,31 +118,30 @@ def distill(
         layer_map = settings.layer_map or student.default_layer_map(n_teacher)
         _check_layer_map(layer_map, student.num_layers, n_teacher)
         recipe = recipe.with_layer_map(layer_map)
-    family.prepare_student(student, teacher, spec, settings.cache_dir, log)
+    family.prepare_student(student, teacher, spec, settings.cache_dir)
 
     # transfer set: the training split (+ unlabelled in-domain sentences) (+ augmentation); teacher outputs cached
     extra = unlabelled_sentences(settings.unlabelled, splits) if settings.unlabelled else None
     if extra is not None:
-        log(f"unlabelled sentences: {len(extra.texts)} of {extra.read} kept ({extra.dropped_in_split} in the split, "
-            f"{extra.dropped_repeats} repeats dropped)")
+        logger.info(f"unlabelled sentences: {len(extra.texts)} of {extra.read} kept ({extra.dropped_in_split} in the "
+                    f"split, {extra.dropped_repeats} repeats dropped)")
     aug_cfg = parse_augment(settings.augment, settings.augment_multiplier, settings.augment_seed)
     sources = splits.train.texts + (extra.texts if extra else [])
-    aug = augment_texts(sources, aug_cfg, _neighbours(sources, teacher, settings.cache_dir, log)
+    aug = augment_texts(sources, aug_cfg, _neighbours(sources, teacher, settings.cache_dir)
                         if aug_cfg.needs_neighbours else None)
     num_gold = len(splits.train.texts)  # the rest (unlabelled, synthetic) take the teacher's argmax
     enc = {"train": encode_texts(teacher.tokenizer, aug.texts, max_length),
            "validation": encode_texts(teacher.tokenizer, splits.validation.texts, max_length),
            "test": encode_texts(teacher.tokenizer, splits.test.texts, max_length)}
-    cache_kw = {"cache_dir": settings.cache_dir, "log": log}
     t_out = teacher_outputs(teacher, aug.texts, enc["train"], hidden_layers=recipe.teacher_layers,
                             embeddings="embeddings" in recipe.teacher_needs,
-                            sentence="sentence" in recipe.teacher_needs, **cache_kw)
+                            sentence="sentence" in recipe.teacher_needs, cache_dir=settings.cache_dir)
     gold = np.asarray(splits.train.label_ids, np.int32)
     train_labels = np.concatenate([gold, t_out.logits[num_gold:].argmax(-1).astype(np.int32)])
     teacher_reports = {}
     for part in ("validation", "test"):
         texts = getattr(splits, part).texts
-        lg = teacher_outputs(teacher, texts, enc[part], **cache_kw).logits
+        lg = teacher_outputs(teacher, texts, enc[part], cache_dir=settings.cache_dir).logits
         teacher_reports[part] = classification_report(getattr(splits, part).label_ids, lg.argmax(-1), labels)
 
     forward = None
@@ -155,15 +156,15 @@ def distill(
     def loss_fn(logits, batch):
         return recipe.per_example(batch.get("outputs") or {"logits": logits}, batch)
 
-    log(f"student {spec.label}: {student.family}, {student.model.count_params():,} params; loss {recipe.describe()}; "
-        f"transfer set {len(aug.texts)} ({num_gold} gold-labelled)")
+    logger.info(f"student {spec.label}: {student.family}, {student.model.count_params():,} params; "
+                f"loss {recipe.describe()}; transfer set {len(aug.texts)} ({num_gold} gold-labelled)")
     history = fit(student.model, enc["train"], train_labels, enc["validation"],
                   np.asarray(splits.validation.label_ids, np.int32), labels, replace(cfg, max_length=max_length),
-                  loss_fn=loss_fn, extra_targets=targets, log=log, progress=progress, forward_fn=forward)
+                  loss_fn=loss_fn, extra_targets=targets, progress=progress, forward_fn=forward)
     reports = {part: evaluate(student.model, enc[part], np.asarray(getattr(splits, part).label_ids), labels,
                               cfg.eval_batch_size) for part in ("validation", "test")}
-    log(f"student {spec.label}: val macro-F1 {reports['validation']['macro_f1']:.4f}, test macro-F1 "
-        f"{reports['test']['macro_f1']:.4f} (teacher {teacher_reports['test']['macro_f1']:.4f})")
+    logger.info(f"student {spec.label}: val macro-F1 {reports['validation']['macro_f1']:.4f}, test macro-F1 "
+                f"{reports['test']['macro_f1']:.4f} (teacher {teacher_reports['test']['macro_f1']:.4f})")
 
     metrics = {
         "model": settings.name,
@@ -219,18 +220,18 @@ def _check_layer_map(layer_map, student_layers: int, teacher_layers: int) -> Non
             raise EdgekitError(f"layer map names {name} layers {bad}; the {name} has 0..{k - 1}")
 
 
-def _neighbours(texts: list[str], teacher, cache_dir, log) -> dict[str, list[str]]:
+def _neighbours(texts: list[str], teacher, cache_dir) -> dict[str, list[str]]:
     """The ``neighbour`` augmentation rule's map for the words of ``texts``, in the teacher's token space."""
     from .embedding_init import cached_context_table
     from .neighbours import word_neighbours
 
-    table = cached_context_table(teacher, cache_dir, log)
+    table = cached_context_table(teacher, cache_dir)
     near = word_neighbours((w for t in texts for w in t.split()), teacher.tokenizer.vocab, table)
-    log(f"augmentation: {len(near):,} words have teacher-space neighbours")
+    logger.info(f"augmentation: {len(near):,} words have teacher-space neighbours")
     return near
 
 
-def _check_teacher_split(teacher, splits: Splits, log: Callable[[str], None]) -> None:
+def _check_teacher_split(teacher, splits: Splits) -> None:
     """Warn when the teacher was trained on another split: its training sentences may sit in this test split."""
     import json
 
@@ -242,5 +243,5 @@ def _check_teacher_split(teacher, splits: Splits, log: Callable[[str], None]) ->
     except (json.JSONDecodeError, UnicodeDecodeError):
         return
     if trained_on and trained_on != splits.info.get("sha256"):
-        log("warning: this split differs from the teacher's training split (hashes in its metrics.json); "
-            "teacher figures and distillation may see test sentences the teacher trained on")
+        logger.warning("warning: this split differs from the teacher's training split (hashes in its metrics.json); "
+                       "teacher figures and distillation may see test sentences the teacher trained on")

@@ -35,7 +35,7 @@ def run_students(ctx: StageContext) -> dict:
             student=spec, loss=get_family(family).run_loss, temperature=s.temperature, alpha=s.alpha,
             train=train_config_for(family, epochs=s.epochs or None, seed=s.seed),
             cache_dir=str(ctx.out / "cache" / "teacher-outputs"), name=name)
-        r = distill(teacher_dir, ctx.splits(), ctx.out / "students" / name, settings, log=ctx.log)
+        r = distill(teacher_dir, ctx.splits(), ctx.out / "students" / name, settings)
         summary = r.summary()
         result["models"][name] = str(r.model_dir)
         key = name.replace("-", "_")

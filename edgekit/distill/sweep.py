@@ -15,15 +15,18 @@ OUT/
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
 from ..data import Splits
 from ..errors import EdgekitError
 from ..fsutil import atomic_write_json, atomic_write_text
 from .executor import Executor, InProcessExecutor, PointFn, PointTask, load_result, pending, run_point
 from .job import DistillSettings
+
+logger = logging.getLogger(__name__)
+
 
 def point_id(temperature: float, alpha: float) -> str:
     return f"T{temperature:g}_a{alpha:g}"
@@ -56,20 +59,20 @@ def grid_tasks(teacher_dir: str | Path, split_dir: Path, out: Path, base: Distil
     return tasks
 
 
-def run_tasks(tasks: list[PointTask], executor: Executor | None = None, point_fn: PointFn = run_point,
-              log: Callable[[str], None] = print) -> tuple[list[dict], list[tuple[str, str]]]:
+def run_tasks(tasks: list[PointTask], executor: Executor | None = None,
+              point_fn: PointFn = run_point) -> tuple[list[dict], list[tuple[str, str]]]:
     """Run the unfinished tasks; return every finished record (in task order) and the failures."""
     todo = pending(tasks)
     if len(todo) < len(tasks):
-        log(f"resuming: {len(tasks) - len(todo)} of {len(tasks)} points already done")
-    executor = executor or InProcessExecutor(log)
+        logger.info(f"resuming: {len(tasks) - len(todo)} of {len(tasks)} points already done")
+    executor = executor or InProcessExecutor()
     failures = []
     for task, result in executor.run(point_fn, todo):
         if isinstance(result, BaseException):
             failures.append((task.id, f"{type(result).__name__}: {result}"))
         else:
-            log(f"point {task.id}: val macro-F1 {result['val_macro_f1']:.4f}  test macro-F1 "
-                f"{result['test_macro_f1']:.4f}  ({result['train_seconds']:.0f}s)")
+            logger.info(f"point {task.id}: val macro-F1 {result['val_macro_f1']:.4f}  test macro-F1 "
+                        f"{result['test_macro_f1']:.4f}  ({result['train_seconds']:.0f}s)")
     records = [r for r in (load_result(t) for t in tasks) if r is not None]
     return records, failures
 
@@ -136,7 +139,6 @@ def run_sweep(
     executor: Executor | None = None,
     point_fn: PointFn = run_point,
     keep_models: bool = True,
-    log: Callable[[str], None] = print,
 ) -> dict:
     """Run (or resume) a T × alpha sweep; write sweep.json, sweep.md and heatmap.png under ``out``."""
     from ..models.registry import get_family
@@ -149,7 +151,7 @@ def run_sweep(
     alphas = list(alphas or grid["alpha"])
     split_dir = ensure_split(splits, out)
     tasks = grid_tasks(teacher_dir, split_dir, out, base, temperatures, alphas, keep_models)
-    records, failures = run_tasks(tasks, executor, point_fn, log)
+    records, failures = run_tasks(tasks, executor, point_fn)
     best = best_point(records)
     summary = {
         "kind": "edgekit-distill-sweep",

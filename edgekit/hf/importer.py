@@ -4,34 +4,43 @@ Everything is read and checked before anything is written: the source's files, t
 the labels, the vocabulary, every tensor's shape against ``config.json`` and that no tensor is left
 over. Only then is the model directory written, atomically (:func:`edgekit.models.modeldir.save_model_dir`).
 The directory records where the weights came from (``source``: path or hub id and revision, sha256
-of ``model.safetensors``, architecture) beside the usual family, config, labels and tokenizer settings.
+of ``model.safetensors``, architecture) beside the usual family, config, labels and tokenizer settings,
+and how the imported model compares with the PyTorch original (``source.parity_vs_pytorch``,
+:mod:`.parity`: run before writing when torch and transformers are installed, else ``null`` and why
+in ``source.parity_skipped``).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from pathlib import Path
-from typing import Callable
 
 from ..errors import EdgekitError, ModelLoadError
 from .architectures import find_architecture
 from .architectures.base import load_weights
 from .checkpoint import Checkpoint
+from .parity import DEFAULT_PROBES, check_parity, probe_texts, unavailable
 from .source import CONFIG_NAME, resolve_source
 from .vocab import read_vocab
 
 GENERIC_LABEL = re.compile(r"LABEL_\d+")
 
+logger = logging.getLogger(__name__)
+
 
 def import_checkpoint(spec: str, out_dir: str | Path, *, labels: list[str] | None = None,
-                      max_length: int | None = None, overwrite: bool = False,
-                      log: Callable[[str], None] = print) -> Path:
-    """Import the checkpoint ``spec`` (a folder or ``hf://ORG/NAME[@REV]``) into ``out_dir``."""
+                      max_length: int | None = None, overwrite: bool = False, parity: bool = True,
+                      probe_data: str | None = None, probes: int = DEFAULT_PROBES) -> Path:
+    """Import the checkpoint ``spec`` (a folder or ``hf://ORG/NAME[@REV]``) into ``out_dir``; with ``parity``
+    the live check against PyTorch runs on ``probes`` texts of ``probe_data`` (default: built-in ones)."""
     from ..models.modeldir import save_model_dir
     from ..models.registry import get_family
 
     out_dir = Path(out_dir)
+    if probe_data is not None and not parity:
+        raise EdgekitError("--data feeds the parity check, which --no-parity turns off: give one of them")
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not overwrite:
         raise EdgekitError(f"{out_dir} exists and is not empty (pass --overwrite to replace it)")
     source = resolve_source(spec)
@@ -52,15 +61,33 @@ def import_checkpoint(spec: str, out_dir: str | Path, *, labels: list[str] | Non
     load_weights(architecture.ports(model), checkpoint)
     record = {**source.record, "architecture": architecture.name, "model_type": config.get("model_type"),
               "transformers_version": config.get("transformers_version"), "vocab_from": vocab.origin,
-              "model_max_length": vocab.model_max_length}
+              "model_max_length": vocab.model_max_length,
+              **_parity_record(parity, source.folder, model, vocab.tokenizer, length, probe_data, probes)}
     out = save_model_dir(
         out_dir, model=model, family=family.name, config=family.config_of(model), labels=names, vocab=vocab.tokens,
         tokenizer_settings=vocab.tokenizer.settings, max_length=length,
         extra_meta={"name": out_dir.name, "role": "teacher", "source_checkpoint": spec, "source": record},
         overwrite=overwrite)
-    log(f"{spec}: {architecture.name}, {backbone['num_layers']} layers, hidden {backbone['hidden_dim']}, "
-        f"labels {', '.join(names)} → {out}")
+    logger.info(f"{spec}: {architecture.name}, {backbone['num_layers']} layers, hidden {backbone['hidden_dim']}, "
+                f"labels {', '.join(names)} → {out}")
     return out
+
+
+def _parity_record(enabled: bool, folder: Path, model, tokenizer, length: int, data: str | None,
+                   count: int) -> dict:
+    """``parity_vs_pytorch``: the live check's figures, or None with ``parity_skipped`` saying why."""
+    if not enabled:
+        return {"parity_vs_pytorch": None, "parity_skipped": "--no-parity"}
+    reason = unavailable()
+    if reason is not None:
+        logger.warning(f"live parity check against PyTorch skipped: {reason}")
+        return {"parity_vs_pytorch": None, "parity_skipped": reason}
+    texts, origin = probe_texts(data, count)
+    figures = {**check_parity(folder, model, tokenizer, texts, length), "probe_source": origin}
+    logger.info(f"parity vs PyTorch (torch {figures['torch']}, transformers {figures['transformers']}): "
+                f"{figures['probes']} probes, max |Δlogit| {figures['max_abs_logit_diff']:.1e}, "
+                f"argmax agreement {figures['argmax_agreement']:.0%}")
+    return {"parity_vs_pytorch": figures}
 
 
 def label_names(config: dict, given: list[str] | None) -> list[str]:

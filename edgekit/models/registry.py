@@ -94,7 +94,7 @@ class ModelFamily:
     def build_student(self, spec: "StudentSpec", teacher, num_classes: int, vocab_size: int) -> "Student":
         raise EdgekitError(f"model family {self.name!r} cannot be distilled into")
 
-    def prepare_student(self, student: "Student", teacher, spec: "StudentSpec", cache_dir, log: Callable) -> None:
+    def prepare_student(self, student: "Student", teacher, spec: "StudentSpec", cache_dir) -> None:
         """Family-specific initialisation from the loaded teacher before training (default: none)."""
 
     def feature_forward(self, model, wanted: set[str], teacher_width: int | None) -> Callable:

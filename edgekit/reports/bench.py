@@ -4,7 +4,9 @@ Tables per target (emulated targets say so in their heading and their latency co
 latency-vs-F1 and size-vs-F1 scatter plots with the Pareto frontier (lower latency/size, higher F1)
 marked; p50 latency per length bucket; the recommendation is the highest macro-F1 variant within
 ``--max-latency-ms`` / ``--max-size-mb`` / ``--min-f1`` on one target and thread count, ties broken
-by latency then size. The HTML embeds its PNGs as base64, so it is one file to share.
+by latency then size. Peers (another runtime on the same weights, e.g. ONNX Runtime: records with
+``bundle.peer``) sit in the tables and plots with their label, but are never recommended: no bundle
+holds them. The HTML embeds its PNGs as base64, so it is one file to share.
 """
 
 from __future__ import annotations
@@ -63,6 +65,14 @@ class Row:
         return f"{self.model}/{self.mode}"
 
     @property
+    def mode_label(self) -> str:
+        """The mode as the table shows it: the source model and peers (another runtime) say what they are."""
+        if self.mode == "keras":
+            return "keras (source)"
+        peer = self.rec["bundle"].get("peer") or {}
+        return f"{self.mode} ({peer['label']})" if peer.get("label") else self.mode
+
+    @property
     def threads(self) -> int:
         return int(self.rec["threads"])
 
@@ -103,7 +113,8 @@ def pareto(points: Sequence[tuple[float, float]]) -> list[int]:
 def recommend(rows: Sequence[Row], budget: Budget, target: str | None = None, threads: int | None = None
               ) -> tuple[Row | None, str, str, int]:
     """(best row or None, explanation, target used, threads used)."""
-    quality_rows = [r for r in rows if r.f1 is not None and r.p50 is not None]
+    # peers (another runtime on the same weights, e.g. ONNX Runtime) are shown, not recommended: no bundle holds them
+    quality_rows = [r for r in rows if r.f1 is not None and r.p50 is not None and not r.rec["bundle"].get("peer")]
     if not quality_rows:
         return None, "no record with both latency and F1", target or "-", threads or 1
     if target is None:
@@ -231,7 +242,7 @@ def _table(rows: Sequence[Row]) -> tuple[list[str], list[list[str]]]:
         q = r.rec["quality"]
         k = keras.get((r.model, r.threads))
         speed = f"{k / r.p50:.1f}×" if k and r.p50 and r.mode != "keras" else ("1.0×" if r.mode == "keras" else "–")
-        body.append([r.model, r.mode + (" (source)" if r.mode == "keras" else ""), str(r.threads), f"{r.size_mb:.2f}",
+        body.append([r.model, r.mode_label, str(r.threads), f"{r.size_mb:.2f}",
                      _f(r.stat("inference", "p50")), _f(r.stat("inference", "p90")), _f(r.stat("inference", "p99")),
                      _f(r.stat("inference", "mean")), _f(r.stat("end_to_end")), _f(r.stat("tokenization")),
                      _f(r.stat("load"), 1), _f(r.rec["memory"].get("peak_rss_mb"), 1), str(q.get("n")),
@@ -253,7 +264,8 @@ def _html_table(head, body) -> str:
 
 def _target_heading(target: str, rows: Sequence[Row]) -> tuple[str, str]:
     r0 = rows[0].rec["device"]
-    desc = f"{r0.get('arch')}, {r0.get('cpu_model')}, {r0.get('os')}, {r0['runtime']['name']} {r0['runtime']['version']}"
+    runtimes = dict.fromkeys("{name} {version}".format(**r.rec["device"]["runtime"]) for r in rows)
+    desc = f"{r0.get('arch')}, {r0.get('cpu_model')}, {r0.get('os')}, {', '.join(runtimes)}"
     caveats = sorted({c for r in rows for c in r.rec.get("caveats", [])})
     if caveats:
         desc = desc + ". Caveats: " + " | ".join(caveats)

@@ -35,8 +35,7 @@ class Measurement:
     truncated: int
 
 
-def measure_texts(texts: Sequence[str], encode: Encode, run: Run, warmup: int,
-                  log: Callable[[str], None] | None = None) -> Measurement:
+def measure_texts(texts: Sequence[str], encode: Encode, run: Run, warmup: int) -> Measurement:
     """Tokenize, warm up and time ``run`` over ``texts`` (at least one), one sentence at a time."""
     encoded, tok_ms = [], []
     for text in texts:
@@ -66,8 +65,6 @@ def measure_texts(texts: Sequence[str], encode: Encode, run: Run, warmup: int,
         infer_ms.append(dt)
         by_bucket.setdefault(length, []).append(dt)
         preds.append(int(np.argmax(logits)))
-        if log and len(preds) % 100 == 0:
-            log(f"{len(preds)}/{len(encoded)}")
     truncated = sum(1 for length, num_tokens, _ in encoded if num_tokens > length)
     return Measurement(tok_ms, first_ms, warmup, infer_ms, by_bucket, preds, truncated)
 

@@ -21,6 +21,7 @@ the loop with teacher targets carried in ``batch``:
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from contextlib import contextmanager, nullcontext
@@ -35,6 +36,8 @@ from .encode import Encoded
 
 LossFn = Callable[[Any, dict[str, Any]], Any]
 ForwardFn = Callable[[dict[str, Any], bool], dict[str, Any]]
+
+logger = logging.getLogger(__name__)
 
 
 class BatchTarget(Protocol):
@@ -144,7 +147,6 @@ def fit(
     config: TrainConfig,
     loss_fn: LossFn | None = None,
     extra_targets: dict[str, np.ndarray] | None = None,
-    log: Callable[[str], None] = print,
     progress: bool = True,
     forward_fn: ForwardFn | None = None,
 ) -> History:
@@ -234,8 +236,8 @@ def fit(
             stale = 0
         else:
             stale += 1
-        log(f"epoch {epoch}: loss {record['train_loss']:.4f}  val macro-F1 {report['macro_f1']:.4f}  "
-            f"val acc {report['accuracy']:.4f}  ({record['seconds']:.0f}s){'  *best' if improved else ''}")
+        logger.info(f"epoch {epoch}: loss {record['train_loss']:.4f}  val macro-F1 {report['macro_f1']:.4f}  "
+                    f"val acc {report['accuracy']:.4f}  ({record['seconds']:.0f}s){'  *best' if improved else ''}")
         if stale >= config.patience:
             history.stopped_early = epoch < config.epochs
             break

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -17,6 +17,8 @@ from .encode import encode_texts
 from .loop import TrainConfig, evaluate, fit
 
 TEACHER_FAMILY = "bert"  # the family whose from_pretrained loads --backbone
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -33,7 +35,6 @@ def train_teacher(
     config: TrainConfig | None = None,
     dropout: float = 0.1,
     name: str = "teacher",
-    log: Callable[[str], None] = print,
     progress: bool = True,
 ) -> TeacherResult:
     import keras
@@ -49,16 +50,16 @@ def train_teacher(
     model, vocab, lower_case = family.from_pretrained(source, num_classes=len(labels), dropout=dropout)
     load_seconds = time.perf_counter() - t0
     tokenizer = WordPieceTokenizer(vocab, lower_case=lower_case)
-    log(f"backbone {source.spec}: {family.describe(model)} (loaded in {load_seconds:.1f}s)")
+    logger.info(f"backbone {source.spec}: {family.describe(model)} (loaded in {load_seconds:.1f}s)")
 
     enc = {part.notes["split"]: encode_texts(tokenizer, part.texts, config.max_length) for part in splits}
     ids = {part.notes["split"]: np.asarray(part.label_ids, np.int32) for part in splits}
     history = fit(model, enc["train"], ids["train"], enc["validation"], ids["validation"], labels, config,
-                  log=log, progress=progress)
+                  progress=progress)
     test_report = evaluate(model, enc["test"], ids["test"], labels, config.eval_batch_size)
     val_report = evaluate(model, enc["validation"], ids["validation"], labels, config.eval_batch_size)
-    log(f"test macro-F1 {test_report['macro_f1']:.4f}  accuracy {test_report['accuracy']:.4f} "
-        f"(best epoch {history.best_epoch})")
+    logger.info(f"test macro-F1 {test_report['macro_f1']:.4f}  accuracy {test_report['accuracy']:.4f} "
+                f"(best epoch {history.best_epoch})")
     truncated = {k: float(np.mean(v.num_tokens > config.max_length)) for k, v in enc.items()}
     metrics = {
         "model": name,

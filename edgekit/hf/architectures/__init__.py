@@ -2,6 +2,8 @@
 
 ``find_architecture`` reads ``config.json``: its ``architectures`` entry names the mapping; a checkpoint
 without one is taken by its ``model_type``. Anything else stops with one line naming what is supported.
+``export_architecture`` goes the other way: a BERT-family model's pooler activation names the one
+architecture whose head computes it (tanh: BERT, relu: DistilBERT, gelu: ELECTRA).
 A new architecture is one module with an ``ARCHITECTURE``, added to :data:`ARCHITECTURES`.
 """
 
@@ -14,6 +16,7 @@ from .base import Architecture
 ARCHITECTURES: dict[str, Architecture] = {
     a.name: a for a in (bert.ARCHITECTURE, distilbert.ARCHITECTURE, electra.ARCHITECTURE)}
 BY_MODEL_TYPE: dict[str, Architecture] = {a.model_type: a for a in ARCHITECTURES.values()}
+BY_POOLER: dict[str, Architecture] = {a.pooler_activation: a for a in ARCHITECTURES.values()}
 
 
 def supported() -> str:
@@ -36,3 +39,9 @@ def find_architecture(config: dict) -> Architecture:
         return BY_MODEL_TYPE[model_type]
     raise ModelLoadError(f"model_type {model_type!r} is not supported: edgekit import takes {supported()} "
                          "(WordPiece tokenizers)")
+
+
+def export_architecture(family_config: dict) -> Architecture:
+    """The architecture a BERT-family model exports as, by its pooler activation (every one the family
+    knows has one)."""
+    return BY_POOLER[family_config["pooler_activation"]]

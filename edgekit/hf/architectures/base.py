@@ -1,9 +1,11 @@
-"""What an architecture mapping is, and the pieces BERT-like mappings share.
+"""What an architecture mapping is, and the pieces BERT-like mappings share — read both ways.
 
-An :class:`Architecture` turns a Hugging Face ``config.json`` into an edgekit family config and lists,
-for a model built from that config, which checkpoint tensor fills which Keras variable
-(:class:`Port`). :func:`load_weights` checks every shape against the config before any variable is
-assigned, then checks that no tensor was left over.
+An :class:`Architecture` turns a Hugging Face ``config.json`` into an edgekit family config through a
+table of :class:`ConfigKey` entries, and lists, for a model built from that config, which checkpoint
+tensor fills which Keras variable (:class:`Port`). ``edgekit import`` reads through them
+(:func:`family_config_from`, :func:`load_weights`: every shape is checked against the config before
+any variable is assigned, then that no tensor was left over); ``edgekit export hf`` writes through the
+same tables (:func:`hf_config_from`, :func:`export_tensors`), so each name is mapped in one place.
 
 Hugging Face ``nn.Linear`` weights are ``[out, in]``; Keras kernels are ``[in, out]``, and keras-hub's
 attention kernels split the heads: query/key/value ``[in, heads, head_dim]``, output
@@ -24,8 +26,8 @@ from ..checkpoint import Checkpoint
 
 @dataclass(frozen=True)
 class Port:
-    """Keras ``variable`` ← checkpoint tensor ``key`` in ``layout`` (a key of :data:`LAYOUTS`); ``key`` None:
-    zeros (a part the Hugging Face architecture lacks)."""
+    """Keras ``variable`` ↔ checkpoint tensor ``key`` in ``layout`` (a key of :data:`LAYOUTS`); ``key`` None:
+    a part the Hugging Face architecture lacks, zeros on import (its ``fold_on_export`` carries it out)."""
 
     variable: Any
     key: str | None
@@ -36,13 +38,23 @@ def _prod(dims) -> int:
     return int(math.prod(dims))
 
 
-# layout → (the checkpoint shape a Keras variable shape implies, checkpoint array → Keras array)
-LAYOUTS: dict[str, tuple[Callable[[tuple], tuple], Callable[[np.ndarray, tuple], np.ndarray]]] = {
-    "same": (lambda s: s, lambda a, s: a),
-    "dense": (lambda s: (s[1], s[0]), lambda a, s: a.T),
-    "heads_in": (lambda s: (_prod(s[1:]), s[0]), lambda a, s: a.T.reshape(s)),
-    "heads_out": (lambda s: (s[2], _prod(s[:2])), lambda a, s: a.T.reshape(s)),
-    "bias": (lambda s: (_prod(s),), lambda a, s: a.reshape(s)),
+@dataclass(frozen=True)
+class Layout:
+    """How a checkpoint tensor relates to a Keras variable of shape ``s``."""
+
+    hf_shape: Callable[[tuple], tuple]  # the checkpoint shape a Keras variable shape implies
+    to_keras: Callable[[np.ndarray, tuple], np.ndarray]  # (checkpoint array, Keras shape) → Keras array
+    to_hf: Callable[[np.ndarray], np.ndarray]  # Keras array → checkpoint array
+
+
+LAYOUTS: dict[str, Layout] = {
+    "same": Layout(lambda s: s, lambda a, s: a, lambda k: k),
+    "dense": Layout(lambda s: (s[1], s[0]), lambda a, s: a.T, lambda k: k.T),
+    "heads_in": Layout(lambda s: (_prod(s[1:]), s[0]), lambda a, s: a.T.reshape(s),
+                       lambda k: k.reshape(k.shape[0], -1).T),
+    "heads_out": Layout(lambda s: (s[2], _prod(s[:2])), lambda a, s: a.T.reshape(s),
+                        lambda k: k.reshape(-1, k.shape[-1]).T),
+    "bias": Layout(lambda s: (_prod(s),), lambda a, s: a.reshape(s), lambda k: k.reshape(-1)),
 }
 
 
@@ -51,9 +63,14 @@ class Architecture:
     name: str  # the ``architectures`` entry of config.json
     model_type: str
     prefix: str  # the backbone's key prefix in a task checkpoint
+    head: tuple[str, ...]  # key beginnings of the task head, which has no prefix
     family: str  # the edgekit family the checkpoint maps onto
+    pooler_activation: str  # what its head computes on [CLS] before the classifier (the family's key)
     family_config: Callable[[dict, int], dict]  # (config.json, number of labels) → family config
+    hf_config: Callable[[dict], dict]  # family config → config.json's architecture keys (no labels)
     ports: Callable[[Any], list[Port]]  # built model → what fills what
+    # on export: carries what the checkpoint has no tensor for (ports with key None) into tensors it has
+    fold_on_export: Callable[[Any, dict[str, np.ndarray]], None] | None = None
 
 
 def load_weights(ports: list[Port], checkpoint: Checkpoint) -> None:
@@ -63,8 +80,8 @@ def load_weights(ports: list[Port], checkpoint: Checkpoint) -> None:
         if port.key is None:
             arrays.append(np.zeros(shape, np.float32))
             continue
-        hf_shape, convert = LAYOUTS[port.layout]
-        arrays.append(convert(checkpoint.take(port.key, hf_shape(shape)), shape))
+        layout = LAYOUTS[port.layout]
+        arrays.append(layout.to_keras(checkpoint.take(port.key, layout.hf_shape(shape)), shape))
     left = checkpoint.unused()
     if left:
         shown = ", ".join(left[:3]) + (f" and {len(left) - 3} more" if len(left) > 3 else "")
@@ -74,7 +91,35 @@ def load_weights(ports: list[Port], checkpoint: Checkpoint) -> None:
         port.variable.assign(array)
 
 
+def export_tensors(architecture: Architecture, model) -> dict[str, np.ndarray]:
+    """The checkpoint tensors of ``model`` under ``architecture``'s names, with its prefix: what
+    :func:`load_weights` reads back into the same variables."""
+    tensors = {}
+    for port in architecture.ports(model):
+        if port.key is not None:
+            value = np.asarray(port.variable.numpy(), np.float32)
+            tensors[port.key] = LAYOUTS[port.layout].to_hf(value)
+    if architecture.fold_on_export is not None:
+        architecture.fold_on_export(model, tensors)
+    return {(key if key.startswith(architecture.head) else architecture.prefix + key): np.ascontiguousarray(value)
+            for key, value in tensors.items()}
+
+
 # ------------------------------------------------------------------------------ config.json
+REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class ConfigKey:
+    """Family config key ``field`` (a ``backbone`` key, ``head_dropout`` or ``hidden_act``) ↔ config.json:
+    read from the first of ``hf`` the file has (architectures renamed some), else ``default``; written
+    under ``hf[0]``. No ``hf`` names: the architecture has no such setting, the family gets ``default``."""
+
+    field: str
+    hf: tuple[str, ...]
+    default: Any = REQUIRED
+
+
 def need(config: dict, *keys: str) -> Any:
     """The first of ``keys`` config.json has (architectures rename some); one line if none."""
     for key in keys:
@@ -85,15 +130,60 @@ def need(config: dict, *keys: str) -> Any:
 
 # Hugging Face hidden_act → the BERT family's. gelu_new / gelu_pytorch_tanh are the tanh approximation.
 HIDDEN_ACTS = {"gelu": "gelu", "gelu_new": "gelu_approximate", "gelu_pytorch_tanh": "gelu_approximate"}
+# the BERT family's → what export writes (transformers' names for the same functions)
+EXPORT_ACTS = {"gelu": "gelu", "gelu_approximate": "gelu_pytorch_tanh"}
 # keras-hub's BERT layers fix these
 LAYER_NORM_EPS = 1e-12
+BACKBONE_KEYS = ("vocabulary_size", "num_layers", "num_heads", "hidden_dim", "intermediate_dim", "dropout",
+                 "max_sequence_length", "num_segments")
+
+# BERT's config.json names (ELECTRA's are the same)
+BERT_KEYS = (
+    ConfigKey("vocabulary_size", ("vocab_size",)),
+    ConfigKey("num_layers", ("num_hidden_layers",)),
+    ConfigKey("num_heads", ("num_attention_heads",)),
+    ConfigKey("hidden_dim", ("hidden_size",)),
+    ConfigKey("intermediate_dim", ("intermediate_size",)),
+    ConfigKey("max_sequence_length", ("max_position_embeddings",)),
+    ConfigKey("num_segments", ("type_vocab_size",), 2),
+    ConfigKey("dropout", ("hidden_dropout_prob",), 0.1),
+    ConfigKey("head_dropout", ("classifier_dropout",), None),  # None: the hidden dropout
+    ConfigKey("hidden_act", ("hidden_act",)),
+)
 
 
-def hidden_act(config: dict, *keys: str) -> str:
-    act = need(config, *keys)
-    if act not in HIDDEN_ACTS:
-        raise ModelLoadError(f"{keys[0]} {act!r} is not supported (supported: {', '.join(HIDDEN_ACTS)})")
-    return HIDDEN_ACTS[act]
+def _read(config: dict, key: ConfigKey) -> Any:
+    if key.default is REQUIRED:
+        return need(config, *key.hf)
+    return next((config[name] for name in key.hf if name in config), key.default)
+
+
+def family_config_from(config: dict, keys: tuple[ConfigKey, ...], num_labels: int, pooler_activation: str) -> dict:
+    """The BERT family config of ``config.json`` read through ``keys``."""
+    values = {key.field: _read(config, key) for key in keys}
+    act_key = next(key for key in keys if key.field == "hidden_act")
+    if values["hidden_act"] not in HIDDEN_ACTS:
+        raise ModelLoadError(f"{act_key.hf[0]} {values['hidden_act']!r} is not supported "
+                             f"(supported: {', '.join(HIDDEN_ACTS)})")
+    hidden, heads = int(values["hidden_dim"]), int(values["num_heads"])
+    if hidden % heads:
+        raise ModelLoadError(f"hidden size {hidden} is not a multiple of the {heads} attention heads")
+    dropout = float(values["dropout"])
+    head_dropout = values["head_dropout"]
+    return {
+        "backbone": {k: dropout if k == "dropout" else int(values[k]) for k in BACKBONE_KEYS},
+        "num_classes": int(num_labels),
+        "dropout": dropout if head_dropout is None else float(head_dropout),
+        "hidden_act": HIDDEN_ACTS[values["hidden_act"]],
+        "pooler_activation": pooler_activation,
+    }
+
+
+def hf_config_from(family_config: dict, keys: tuple[ConfigKey, ...]) -> dict:
+    """config.json's entries for ``keys`` from a BERT family config (the reverse of :func:`family_config_from`)."""
+    values = {**family_config["backbone"], "head_dropout": family_config["dropout"],
+              "hidden_act": EXPORT_ACTS[family_config["hidden_act"]]}
+    return {key.hf[0]: values[key.field] for key in keys if key.hf}
 
 
 def check_bert_like(config: dict) -> None:
@@ -106,20 +196,10 @@ def check_bert_like(config: dict) -> None:
         raise ModelLoadError(f"position_embedding_type {position!r} is not supported (only absolute)")
 
 
-def bert_family_config(*, vocab_size: int, layers: int, heads: int, hidden: int, intermediate: int,
-                       max_positions: int, segments: int, num_labels: int, dropout: float, hidden_act: str,
-                       pooler_activation: str) -> dict:
-    if hidden % heads:
-        raise ModelLoadError(f"hidden size {hidden} is not a multiple of the {heads} attention heads")
-    return {
-        "backbone": {"vocabulary_size": int(vocab_size), "num_layers": int(layers), "num_heads": int(heads),
-                     "hidden_dim": int(hidden), "intermediate_dim": int(intermediate), "dropout": float(dropout),
-                     "max_sequence_length": int(max_positions), "num_segments": int(segments)},
-        "num_classes": int(num_labels),
-        "dropout": float(dropout),
-        "hidden_act": hidden_act,
-        "pooler_activation": pooler_activation,
-    }
+def bert_like_extras(family_config: dict) -> dict:
+    """What :func:`check_bert_like` reads, and the attention dropout, as BERT and ELECTRA configs spell them."""
+    return {"layer_norm_eps": LAYER_NORM_EPS, "position_embedding_type": "absolute",
+            "attention_probs_dropout_prob": family_config["backbone"]["dropout"]}
 
 
 # ------------------------------------------------------------------------------ weights

@@ -1,4 +1,4 @@
-"""``ElectraForSequenceClassification`` → the BERT family when the embeddings are as wide as the layers.
+"""``ElectraForSequenceClassification`` ↔ the BERT family when the embeddings are as wide as the layers.
 
 ELECTRA's discriminator is BERT's encoder; its head reads the [CLS] state through ``dense`` + exact GELU
 (where BERT has its tanh pooler) and ``out_proj``: the BERT family with ``pooler_activation: gelu``.
@@ -9,8 +9,10 @@ a projection keras-hub's BertBackbone has no place for): refused with one line.
 from __future__ import annotations
 
 from ...errors import ModelLoadError
-from .base import (BERT_LAYER, Architecture, Port, bert_family_config, check_bert_like, dense_ports,
-                   embedding_ports, encoder_ports, hidden_act, need)
+from .base import (BERT_KEYS, BERT_LAYER, Architecture, Port, bert_like_extras, check_bert_like, dense_ports,
+                   embedding_ports, encoder_ports, family_config_from, hf_config_from, need)
+
+POOLER = "gelu"
 
 
 def family_config(config: dict, num_labels: int) -> dict:
@@ -20,12 +22,12 @@ def family_config(config: dict, num_labels: int) -> dict:
     if embedding != hidden:
         raise ModelLoadError(f"ELECTRA with embedding_size {embedding} != hidden_size {hidden} (a projected "
                              "embedding, as in electra-small) is not supported yet")
-    return bert_family_config(
-        vocab_size=need(config, "vocab_size"), layers=need(config, "num_hidden_layers"),
-        heads=need(config, "num_attention_heads"), hidden=hidden, intermediate=need(config, "intermediate_size"),
-        max_positions=need(config, "max_position_embeddings"), segments=config.get("type_vocab_size", 2),
-        num_labels=num_labels, dropout=config.get("hidden_dropout_prob", 0.1),
-        hidden_act=hidden_act(config, "hidden_act"), pooler_activation="gelu")
+    return family_config_from(config, BERT_KEYS, num_labels, POOLER)
+
+
+def hf_config(family_config: dict) -> dict:
+    return {**hf_config_from(family_config, BERT_KEYS), "embedding_size": family_config["backbone"]["hidden_dim"],
+            **bert_like_extras(family_config)}
 
 
 def ports(model) -> list[Port]:
@@ -36,4 +38,5 @@ def ports(model) -> list[Port]:
 
 
 ARCHITECTURE = Architecture(name="ElectraForSequenceClassification", model_type="electra", prefix="electra.",
-                            family="bert", family_config=family_config, ports=ports)
+                            head=("classifier.",), family="bert", pooler_activation=POOLER,
+                            family_config=family_config, hf_config=hf_config, ports=ports)

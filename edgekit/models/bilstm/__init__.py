@@ -49,8 +49,8 @@ class BiLSTMFamily(ModelFamily):
     def build_student(self, spec, teacher, num_classes: int, vocab_size: int):
         return _student.build_student(spec, teacher, num_classes, vocab_size)
 
-    def prepare_student(self, student, teacher, spec, cache_dir, log) -> None:
-        _student.prepare_student(student, teacher, spec, cache_dir, log)
+    def prepare_student(self, student, teacher, spec, cache_dir) -> None:
+        _student.prepare_student(student, teacher, spec, cache_dir)
 
     def feature_forward(self, model, wanted: set[str], teacher_width: int | None):
         from .features import feature_forward

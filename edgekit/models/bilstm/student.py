@@ -8,7 +8,7 @@ embedding_trainable=0|1``. How the embedding starts is :mod:`edgekit.distill.emb
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from ...errors import EdgekitError
 from . import model as bilstm_model
@@ -41,13 +41,12 @@ def build_student(spec, teacher, num_classes: int, vocab_size: int):
     return Student(model, "bilstm", bilstm_model.config_of(model), init={"from_teacher": False})
 
 
-def prepare_student(student, teacher, spec, cache_dir, log: Callable[[str], None]) -> None:
+def prepare_student(student, teacher, spec, cache_dir) -> None:
     """The embedding's start (``embedding_init``) and whether it trains (``embedding_trainable``)."""
     from ...distill.embedding_init import DEFAULT_INIT, init_embedding
 
     layer = student.model.get_layer("embedding")
-    student.init = init_embedding(layer, str(spec.options.get("embedding_init", DEFAULT_INIT)), teacher,
-                                  cache_dir, log)
+    student.init = init_embedding(layer, str(spec.options.get("embedding_init", DEFAULT_INIT)), teacher, cache_dir)
     trainable = spec.options.get("embedding_trainable", 1)  # 0 or 1 (check_options checked)
     layer.trainable = bool(trainable)
     student.init["embedding_trainable"] = bool(trainable)
