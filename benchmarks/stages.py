@@ -46,7 +46,7 @@ def run_bench_stage(ctx: StageContext) -> dict:
 
 @stage("report", "write the benchmark report (Markdown + HTML) and the pick under a budget", needs=("bench",))
 def run_report_stage(ctx: StageContext) -> dict:
-    from ..reports.bench import write_report
+    from ..reports.results_report import write_report
 
     paths = write_report([Path(ctx.inputs["bench"]["results"])], ctx.out / "report",
                          title="edgekit run — benchmark report")

@@ -6,11 +6,11 @@ Android core writes the same result record and is tested against :data:`RESULT_R
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import EdgekitError
+from .fsutil import read_json_object
 
 MANIFEST_SCHEMA_VERSION = 1
 RESULT_SCHEMA_VERSION = 1
@@ -140,10 +140,4 @@ def read_manifest(bundle_dir: str | Path, error: type[EdgekitError] = EdgekitErr
     path = bundle_dir / MANIFEST_NAME
     if not path.is_file():
         raise error(f"{bundle_dir} is not a complete bundle: no {MANIFEST_NAME}")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise error(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(manifest, dict):
-        raise error(f"{path}: expected a JSON object")
-    return manifest
+    return read_json_object(path, error)

@@ -83,6 +83,18 @@ def _umask() -> int:
     return mask
 
 
+def read_json_object(path: str | os.PathLike, error: type[Exception], name: str | None = None) -> dict:
+    """A JSON file that must hold an object; anything else raises ``error`` with one line naming the file."""
+    name = name or str(path)
+    try:
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise error(f"{name} is not valid JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise error(f"{name} is not a JSON object")
+    return value
+
+
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:

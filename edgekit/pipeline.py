@@ -122,6 +122,9 @@ class Stage:
     needs: tuple[str, ...] = ()  # stages whose results this one reads (and whose fingerprints it includes)
     settings: str | None = None  # the RunSettings field this stage reads
     version: int = 1  # raise when the stage's outputs change for the same settings
+    # what the stage reads from outside the run besides its settings (e.g. a data file's content hash),
+    # as facts that go into its fingerprint: changed input files re-run it
+    inputs: Callable[[Any], dict] | None = None
 
 
 STAGES: dict[str, Stage] = {}
@@ -130,11 +133,12 @@ STAGES: dict[str, Stage] = {}
 STAGE_MODULES: tuple[str, ...] = ("edgekit.distill.stage", "edgekit.converters.stage", "edgekit.benchmarks.stages")
 
 
-def stage(name: str, title: str, *, needs: tuple[str, ...] = (), settings: str | None = None, version: int = 1):
+def stage(name: str, title: str, *, needs: tuple[str, ...] = (), settings: str | None = None, version: int = 1,
+          inputs: Callable[[Any], dict] | None = None):
     """Register the decorated ``run(ctx) -> result`` as the stage ``name`` in :data:`STAGES`."""
 
     def deco(fn: Callable[[StageContext], dict]) -> Callable[[StageContext], dict]:
-        STAGES[name] = Stage(name, title, fn, tuple(needs), settings, version)
+        STAGES[name] = Stage(name, title, fn, tuple(needs), settings, version, inputs)
         return fn
 
     return deco
@@ -189,6 +193,7 @@ def fingerprints(settings: RunSettings, stages: Iterable[Stage]) -> dict[str, st
     for st in ordered(stages):
         own = own_settings(st, settings)
         out[st.name] = _hash({"settings": dataclasses.asdict(own) if own is not None else None,
+                              "inputs": st.inputs(own) if st.inputs is not None else None,
                               "version": st.version, "needs": {n: out[n] for n in st.needs}})
     return out
 
@@ -198,7 +203,16 @@ def _hash(obj: Any) -> str:
 
 
 # ------------------------------------------------------------------------------ data and teacher
-@stage("data", "load, deduplicate and split the data", settings="data")
+def _data_inputs(s: DataSettings) -> dict:
+    """The data file's content (the embedded default's or the user's file): a changed file re-splits."""
+    from .data.default import resource_path
+    from .fsutil import sha256_file
+
+    path = resource_path() if s.path is None else Path(s.path)
+    return {"sha256": sha256_file(path) if path.is_file() else None}
+
+
+@stage("data", "load, deduplicate and split the data", settings="data", inputs=_data_inputs)
 def run_data(ctx: StageContext) -> dict:
     from .data import load_dataset, split_dataset
     from .data.default import load_default

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from edgekit import contracts
 from edgekit.errors import EdgekitError
-from edgekit.reports.bench import Budget, Row, pareto, recommend
+from edgekit.reports.results_report import Budget, Row, pareto, recommend
 
 LABELS = ["negative", "neutral", "positive"]
 
@@ -117,7 +117,7 @@ def test_report_errors_are_one_line(tmp_path):
 
 
 def test_peer_rows_are_shown_with_their_runtime_and_label_but_never_recommended(tmp_path):
-    from edgekit.reports.bench import write_report
+    from edgekit.reports.results_report import write_report
 
     peer = record("teacher", "ort_dynamic_int8", 1.0, 0.95, 20.0)  # faster and better than every bundle file
     peer["device"]["runtime"] = {"name": "onnxruntime", "version": "1.32.0"}

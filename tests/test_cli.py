@@ -97,6 +97,7 @@ def test_pipeline_data_and_teacher_stages_are_reused(tmp_path, caplog):
     assert not first["stages"]["teacher"]["reused"]
     assert (tmp_path / "run" / "teacher" / "model.weights.h5").is_file()
     caplog.set_level(logging.INFO, logger="edgekit")
+    caplog.clear()  # only the second run's lines
     second = run_pipeline(settings, only=["data", "teacher"])
     assert second["stages"]["data"]["reused"] and second["stages"]["teacher"]["reused"]
     assert [r.name for r in caplog.records] == ["edgekit.pipeline"] * 2  # one "reused" line per stage, nothing else

@@ -54,6 +54,22 @@ def test_a_fingerprint_follows_upstream_settings_and_nothing_else(tmp_path):
     assert fingerprints(replace(base, students=replace(base.students, alpha=0.9)), stages) == fp
 
 
+def test_a_changed_input_file_changes_the_fingerprint_of_its_stage_and_those_after_it(tmp_path):
+    from edgekit.pipeline import STAGES, registered_stages
+
+    registered_stages()  # imports the rooms' stage modules
+    data = tmp_path / "data.csv"
+    data.write_text("text,label\nup,positive\n")
+    settings = RunSettings(out=tmp_path, data=DataSettings(path=str(data)))
+    stages = [STAGES["data"], STAGES["teacher"]]
+    before = fingerprints(settings, stages)
+    data.write_text("text,label\ndown,negative\n")
+    after = fingerprints(settings, stages)
+    assert after["data"] != before["data"] and after["teacher"] != before["teacher"]
+    # the embedded default is hashed too (an upgraded package re-splits an old run folder)
+    assert STAGES["data"].inputs(DataSettings())["sha256"]
+
+
 def test_a_cycle_and_an_unknown_need_are_rejected():
     rec = Recorder()
     with pytest.raises(EdgekitError, match="'b' needs 'nope', which is not a stage"):

@@ -85,7 +85,7 @@ def bench_cmd(bundles, targets, modes, threads, data, synthetic, out, limit, emu
 def report_cmd(results, out, max_latency_ms, max_size_mb, min_f1, rec_target, rec_threads, title) -> None:
     """Markdown + self-contained HTML report of results JSONL file(s): tables per target, latency-vs-F1
     and size-vs-F1 with the Pareto frontier, latency per bucket, and the best variant under a budget."""
-    from ..reports.bench import Budget, write_report
+    from ..reports.results_report import Budget, write_report
 
     budget = Budget(max_latency_ms=max_latency_ms, max_size_mb=max_size_mb, min_f1=min_f1)
     paths = write_report(results, out, budget=budget, target=rec_target, threads=rec_threads, title=title)

@@ -218,7 +218,7 @@ def benchmark_cmd(teacher_dir, out_dir, only, bilstm_epochs, bert_epochs, seed, 
           --data ../shared/data/financial_phrasebank/Sentences_75Agree.txt --out runs/distill-fpb75 \\
           --result-json results/distill-fpb75.json
     """
-    from ..distill.benchmark import run_benchmark
+    from ..distill.study import run_benchmark
     from ..fsutil import atomic_write_json
 
     splits = _splits(opts)

@@ -35,10 +35,11 @@ def import_cmd(src, out_dir, labels, max_length, probe_data, probes, no_parity, 
     checkpoint's tokenizer settings and where it came from, so convert, distill --teacher, bench and
     android-assets take it unchanged.
 
-    With torch and transformers installed (pip install 'edgekit[hf]'), the imported model and the
-    PyTorch original run on probe sentences first: any argmax difference or a logit more than 1e-4
-    apart stops the import with nothing written; the figures go into the model directory and every
-    bundle converted from it. Example:
+    With torch and transformers installed (pip install 'edgekit[hf]', or in the Python that
+    $EDGEKIT_TORCH_PYTHON names), the imported model and the PyTorch original run on probe sentences
+    first: an argmax difference, a logit more than 1e-4 apart or other token ids from the checkpoint's
+    own tokenizer stop the import with nothing written; the figures go into the model directory and
+    every bundle converted from it. Example:
 
     \b
       edgekit import ./finbert-tone --out runs/finbert

@@ -12,12 +12,12 @@ in ``source.parity_skipped``).
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from pathlib import Path
 
 from ..errors import EdgekitError, ModelLoadError
+from ..fsutil import read_json_object
 from .architectures import find_architecture
 from .architectures.base import load_weights
 from .checkpoint import Checkpoint
@@ -123,10 +123,4 @@ def _max_length(given: int | None, tokenizer_limit: int | None, positions: int) 
 
 
 def _read_config(path: Path) -> dict:
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelLoadError(f"{path.name} is not valid JSON ({exc})") from None
-    if not isinstance(config, dict):
-        raise ModelLoadError(f"{path.name} is not a JSON object")
-    return config
+    return read_json_object(path, ModelLoadError, path.name)

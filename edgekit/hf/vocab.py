@@ -9,11 +9,11 @@ then the ``BertNormalizer`` of ``tokenizer.json`` for what it leaves out, then B
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ModelLoadError
+from ..fsutil import read_json_object
 from ..tokenizer import WordPieceTokenizer, load_vocab
 
 # tokenizer_config.json's "no limit" sentinel is ~1e30
@@ -76,10 +76,7 @@ def _wordpiece_tokens(tokenizer_json: dict) -> list[str]:
 def _read_json(path: Path) -> dict | None:
     if not path.is_file():
         return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelLoadError(f"{path.name} is not valid JSON ({exc})") from None
+    return read_json_object(path, ModelLoadError, path.name)
 
 
 def _first(*values):

@@ -13,13 +13,12 @@ MODEL_DIR/
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import ModelLoadError, first_line
-from ..fsutil import atomic_directory, atomic_write_json, atomic_write_text
+from ..fsutil import atomic_directory, atomic_write_json, atomic_write_text, read_json_object
 from ..tokenizer import WordPieceTokenizer
 
 META_NAME = "edgekit_model.json"
@@ -110,10 +109,7 @@ def read_meta(model_dir: str | Path) -> dict:
         raise ModelLoadError(f"model directory not found: {model_dir}")
     if not meta_path.is_file():
         raise ModelLoadError(f"{model_dir} is not an edgekit model directory (no {META_NAME})")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelLoadError(f"{meta_path} is not valid JSON ({exc})") from None
+    meta = read_json_object(meta_path, ModelLoadError)
     for key in ("family", "config", "labels", "max_length", "tokenizer"):
         if key not in meta:
             raise ModelLoadError(f"{meta_path} lacks {key!r}")

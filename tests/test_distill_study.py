@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from edgekit.distill.benchmark import BenchRun, bench_tasks, check_targets, markdown, rows_of
+from edgekit.distill.study import BenchRun, bench_tasks, check_targets, markdown, rows_of
 
 
 def _record(point, family, val, test, row=None, seed=None, title="t"):

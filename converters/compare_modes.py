@@ -1,6 +1,6 @@
-"""Conversion benchmark: every mode of a model on the test split — size, per-bucket latency, agreement, F1.
+"""Mode comparison: every conversion mode of one model on the test split — size, per-bucket latency, agreement, F1.
 
-    python -m edgekit.converters.bench --model runs/teacher-fpb75 \\
+    python -m edgekit.converters.compare_modes --model runs/teacher-fpb75 \\
         --data ../shared/data/financial_phrasebank/Sentences_75Agree.txt --out results/converters-fpb75.json
 
 Converts the model (or reuses ``--bundle``), then for each mode: file size; median latency of each
@@ -39,7 +39,7 @@ def _latency(runner, sig: str, L: int, check, reps: int, warmup: int = 5) -> dic
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m edgekit.converters.bench", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m edgekit.converters.compare_modes", description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", required=True, help="model directory (teacher or student)")
     ap.add_argument("--data", default=None, help="labelled data the model was trained on (default: embedded)")
     ap.add_argument("--split-seed", type=int, default=42)

@@ -1,4 +1,4 @@
-"""The distillation benchmark: the teacher and a fixed list of students on one split.
+"""The distillation study (`edgekit distill-benchmark`): the teacher and a fixed list of students on one split.
 
 ``edgekit distill-benchmark --teacher DIR --data FILE --out DIR`` runs every entry of
 :data:`BENCH_RUNS` (resumable: each is a point of :mod:`edgekit.distill.executor`), then prints a
