@@ -46,6 +46,7 @@ class DataSettings:
 
 @dataclass(frozen=True)
 class TeacherSettings:
+    model: str | None = None  # None: fine-tune ``backbone``; else import (or copy) this model, no training
     backbone: str = "default"
     epochs: int = 3
     lr: float = 5e-5
@@ -227,12 +228,26 @@ def run_data(ctx: StageContext) -> dict:
             "sha256": splits.info["sha256"]}
 
 
-@stage("teacher", "fine-tune the BERT teacher", needs=("data",), settings="teacher")
+def _teacher_inputs(s: TeacherSettings) -> dict:
+    """A given model's weights (``--model``): changed weights re-run the teacher and everything after it."""
+    from .train.given import source_facts
+
+    return {} if s.model is None else source_facts(s.model)
+
+
+@stage("teacher", "fine-tune the BERT teacher (or import the --model given)", needs=("data",), settings="teacher",
+       inputs=_teacher_inputs)
 def run_teacher(ctx: StageContext) -> dict:
     from .train.loop import TrainConfig
     from .train.teacher import train_teacher
 
     s: TeacherSettings = ctx.settings
+    if s.model is not None:
+        from .train.given import adopt_teacher
+
+        t = adopt_teacher(s.model, ctx.splits(), ctx.out / "teacher", max_length=s.max_length)["test"]
+        return {"model_dir": str(ctx.out / "teacher"), "source_model": s.model, "test_macro_f1": t["macro_f1"],
+                "test_accuracy": t["accuracy"]}
     config = TrainConfig(epochs=s.epochs, learning_rate=s.lr, max_length=s.max_length, batch_size=s.batch_size,
                          seed=s.seed)
     result = train_teacher(ctx.splits(), ctx.out / "teacher", backbone=s.backbone, config=config)

@@ -23,6 +23,10 @@ def _joined(values, sep: str = ",") -> str:
 @click.option("--format", "data_format", default=_D.data.format, show_default=True, help="Format of --data.")
 @click.option("--out", default=str(_D.out), show_default=True, type=click.Path(file_okay=False),
               help="Run folder: data split, models, bundles, results, report.")
+@click.option("--model", "model", default=None,
+              help="Start from this fine-tuned classifier instead of training a teacher: what 'edgekit import' "
+                   "takes (a local Hugging Face folder, hf://ORG/NAME) or an edgekit model directory. Its labels "
+                   "must be the data's.")
 @click.option("--backbone", default=_D.teacher.backbone, show_default=True,
               help="Teacher backbone (see 'train teacher').")
 @click.option("--teacher-epochs", default=_D.teacher.epochs, show_default=True, type=int)
@@ -43,18 +47,24 @@ def _joined(values, sep: str = ",") -> str:
               help="Training sentences used to calibrate full-integer modes.")
 @click.option("--threads", default=_joined(_D.bench.threads), show_default=True,
               help="Benchmark thread counts, e.g. 1,2.")
-def run_cmd(data, data_format, out, backbone, teacher_epochs, teacher_lr, max_length, seed, fresh, arm,
+@click.pass_context
+def run_cmd(ctx, data, data_format, out, model, backbone, teacher_epochs, teacher_lr, max_length, seed, fresh, arm,
             arm_cpu, students, modes, buckets, calibration_samples, threads) -> None:
     """Run the whole pipeline: data → teacher (→ students → TFLite → benchmark → report).
 
     With no options it trains on the embedded default financial-news dataset with the offline
     all-MiniLM-L6-v2 backbone, so it works on a fresh machine without internet. Finished stages are
-    reused when their settings have not changed; --fresh redoes them.
+    reused when their settings have not changed; --fresh redoes them. With --model the teacher is that
+    classifier (imported, not trained; evaluated on the test split) and the students learn from it.
     """
     from ..converters.stage import convert_options
     from ..errors import EdgekitError
     from ..pipeline import run_pipeline
 
+    given = [f"--{name.replace('_', '-')}" for name in ("backbone", "teacher_epochs", "teacher_lr")
+             if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
+    if model is not None and given:
+        raise EdgekitError(f"--model uses a trained classifier, so {', '.join(given)} (teacher training) does not apply")
     try:
         bucket_list = tuple(int(b) for b in _items(buckets, ","))
         thread_list = tuple(int(t) for t in _items(threads, ","))
@@ -63,13 +73,17 @@ def run_cmd(data, data_format, out, backbone, teacher_epochs, teacher_lr, max_le
     settings = RunSettings(
         out=Path(out), fresh=fresh,
         data=DataSettings(path=data, format=data_format, seed=seed),
-        teacher=TeacherSettings(backbone=backbone, epochs=teacher_epochs, lr=teacher_lr, max_length=max_length,
+        teacher=TeacherSettings(model=model, backbone=backbone, epochs=teacher_epochs, lr=teacher_lr, max_length=max_length,
                                 seed=seed),
         students=StudentsSettings(specs=_items(students, ";"), seed=seed),
         convert=ConvertSettings(modes=_items(modes, ","), buckets=bucket_list,
                                 calibration_samples=calibration_samples, seed=seed),
         bench=BenchSettings(arm=arm, arm_cpu=arm_cpu, threads=thread_list))
     convert_options(settings.convert)  # a bad --modes or --buckets fails here, before any training
+    if model is not None:  # a model whose labels are not the data's fails here, before any stage runs
+        from ..train.given import check_labels_of_data
+
+        check_labels_of_data(model, data, data_format)
     summary = run_pipeline(settings)
     click.echo(f"\nedgekit run → {out}")
     for name, result in summary["stages"].items():
