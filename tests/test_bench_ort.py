@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from edgekit.benchmarks.peers.ort_files import INT8_ROLES, TORCH_PYTHON_ENV
+from edgekit.benchmarks.peers.ort_files import INT8_ROLES
+from edgekit.hf.torch_env import TORCH_PYTHON_ENV
 from edgekit.benchmarks.peers.ort_peer import ORT_MODES, unavailable
 from edgekit.cli import cli
 from edgekit.contracts import check_result

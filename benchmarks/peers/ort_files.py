@@ -25,6 +25,7 @@ from pathlib import Path
 
 from ...errors import EdgekitError
 from ...fsutil import atomic_directory, atomic_write_json, sha256_file
+from ...hf.torch_env import torch_python
 from ...metrics import latency_stats
 from ...runtime.bundle import Bundle
 from ...runtime.evaldata import load_eval
@@ -33,7 +34,6 @@ from .onnx_export import INFO_NAME
 
 logger = logging.getLogger(__name__)
 
-TORCH_PYTHON_ENV = "EDGEKIT_TORCH_PYTHON"
 EXPORT_SCRIPT = Path(__file__).with_name("onnx_export.py")
 # what the export needs in the torch Python, and what measuring needs here
 EXPORT_MODULES = ("torch", "transformers", "onnx", "onnxruntime")
@@ -42,33 +42,6 @@ MEASURE_MODULES = ("onnxruntime",)
 INT8_ROLES = {"dynamic_int8_per_tensor": "per-tensor", "dynamic_int8_per_channel": "per-channel"}
 WEIGHTS_NAME = "model.weights.h5"
 _CLI = "from edgekit.cli import main; main()"  # `edgekit ...` of this installation
-
-
-def torch_python() -> str:
-    """The interpreter that runs the export: ``$EDGEKIT_TORCH_PYTHON`` or this one."""
-    return os.environ.get(TORCH_PYTHON_ENV) or sys.executable
-
-
-def missing_here(modules: tuple[str, ...] = MEASURE_MODULES) -> list[str]:
-    import importlib.util
-
-    return [m for m in modules if importlib.util.find_spec(m) is None]
-
-
-def missing_for_export() -> list[str]:
-    """Modules the torch Python lacks (found without importing them)."""
-    python = torch_python()
-    if python == sys.executable:
-        return missing_here(EXPORT_MODULES)
-    probe = ("import importlib.util, sys; "
-             f"print(','.join(m for m in {EXPORT_MODULES!r} if importlib.util.find_spec(m) is None))")
-    try:
-        proc = subprocess.run([python, "-c", probe], capture_output=True, text=True, timeout=120)
-    except OSError as exc:
-        raise EdgekitError(f"{TORCH_PYTHON_ENV}={python} does not run ({exc.strerror})") from None
-    if proc.returncode != 0:
-        raise EdgekitError(f"{TORCH_PYTHON_ENV}={python} does not run (exit {proc.returncode})")
-    return [m for m in proc.stdout.strip().split(",") if m]
 
 
 def weights_sha256(model_dir: str | Path) -> str:

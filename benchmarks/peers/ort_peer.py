@@ -19,8 +19,8 @@ from pathlib import Path
 from ...errors import EdgekitError
 from ...hf.export import EXPORT_FAMILY
 from ..targets import Job, runner_error
-from .ort_files import (INT8_ROLES, TORCH_PYTHON_ENV, OnnxFiles, choose_int8, missing_for_export, missing_here,
-                        onnx_files, torch_python)
+from ...hf.torch_env import TORCH_PYTHON_ENV, missing_here, missing_in_torch_python, torch_python
+from .ort_files import EXPORT_MODULES, INT8_ROLES, MEASURE_MODULES, OnnxFiles, choose_int8, onnx_files
 
 INSTALL = "pip install 'edgekit[onnx]'"
 
@@ -41,9 +41,9 @@ ORT_MODES: dict[str, OrtMode] = {
 
 @functools.lru_cache(maxsize=None)
 def _unavailable(python: str) -> str | None:
-    here = missing_here()
+    here = missing_here(MEASURE_MODULES)
     try:
-        export = missing_for_export()
+        export = missing_in_torch_python(EXPORT_MODULES)
     except EdgekitError as exc:
         return f"ONNX Runtime peer skipped: {exc}"
     if python == sys.executable:

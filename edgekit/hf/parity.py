@@ -24,13 +24,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EdgekitError
+from .torch_env import TORCH_PYTHON_ENV, missing_in_torch_python, torch_python
 
 logger = logging.getLogger(__name__)
 
 TOLERANCE = 1e-4
 DEFAULT_PROBES = 32
 BATCH = 16
-TORCH_PYTHON_ENV = "EDGEKIT_TORCH_PYTHON"
 NEEDS = ("torch", "transformers")
 INSTALL = "pip install 'edgekit[hf]'"
 SCRIPT = Path(__file__).with_name("torch_reference.py")
@@ -41,22 +41,13 @@ class PytorchParityError(EdgekitError):
     """The imported model computes something else than the PyTorch original."""
 
 
-def torch_python() -> str:
-    """The interpreter that runs PyTorch: ``$EDGEKIT_TORCH_PYTHON`` or this one."""
-    return os.environ.get(TORCH_PYTHON_ENV) or sys.executable
-
-
 def unavailable() -> str | None:
     """Why the live check cannot run (the torch Python lacks a module, or does not start), or None."""
     python = torch_python()
-    probe = f"import importlib.util; print(','.join(m for m in {NEEDS!r} if importlib.util.find_spec(m) is None))"
     try:
-        proc = subprocess.run([python, "-c", probe], capture_output=True, text=True, timeout=120)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"{TORCH_PYTHON_ENV}={python} does not run ({exc})"
-    if proc.returncode != 0:
-        return f"{python} does not run (exit {proc.returncode})"
-    missing = [m for m in proc.stdout.strip().split(",") if m]
+        missing = missing_in_torch_python(NEEDS)
+    except EdgekitError as exc:
+        return str(exc)
     if not missing:
         return None
     where = f" in {TORCH_PYTHON_ENV}={python}" if python != sys.executable else ""
