@@ -11,7 +11,6 @@ the thread settings and the peak RSS belong to it.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -20,13 +19,12 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import EdgekitError
-from ..fsutil import atomic_write_text, sha256_file
+from ..fsutil import sha256_file
 from ..runtime.buckets import DEFAULT_BUCKETS, pick_length
 from ..runtime.device import device_info
 from ..runtime.evaldata import dataset_identity, load_eval
 from ..runtime.measure import elapsed_ms, measure_texts
-from ..runtime.records import eval_dataset, eval_fields, process_memory, result_record
+from ..runtime.records import emit_record, eval_dataset, eval_fields, process_memory, result_record
 
 MODE = "keras"
 
@@ -103,15 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--bundle-model", default=None, help="name of the bundle this model was converted into")
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
-    try:
-        record = run_baseline(args.model_dir, args.data, [int(b) for b in args.buckets.split(",")],
-                              threads=args.threads, warmup=args.warmup, limit=args.limit,
-                              dataset_name=args.dataset_name, split=args.split, bundle_model=args.bundle_model)
-    except EdgekitError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    atomic_write_text(args.out, json.dumps(record, indent=1) + "\n")
-    return 0
+    return emit_record(lambda: run_baseline(args.model_dir, args.data, [int(b) for b in args.buckets.split(",")],
+                                            threads=args.threads, warmup=args.warmup, limit=args.limit,
+                                            dataset_name=args.dataset_name, split=args.split,
+                                            bundle_model=args.bundle_model), args.out)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ for ``--iterations`` runs, like TFLite's ``benchmark_model`` (latency only; qual
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -36,7 +35,6 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import EdgekitError
-from ..fsutil import atomic_write_text
 from ..metrics import latency_stats
 from ..provenance import git_commit
 from ..runtime.bundle import Bundle, BundleError
@@ -45,7 +43,8 @@ from ..runtime.evaldata import dataset_identity, load_eval
 from ..runtime.interpreters import RUNTIMES, Runtime, select_runtime
 from ..runtime.measure import elapsed_ms, measure_repeated, measure_texts
 from ..runtime.model import BundleModel, Encoded
-from ..runtime.records import bundle_fields, eval_dataset, eval_fields, process_memory, result_record, synthetic_fields
+from ..runtime.records import (bundle_fields, emit_record, eval_dataset, eval_fields, process_memory, result_record,
+                               synthetic_fields)
 
 
 def _open(bundle_path: str | Path, mode: str, runtime: str | None) -> tuple[Bundle, Runtime]:
@@ -146,27 +145,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.git_commit:
         os.environ["EDGEKIT_GIT_COMMIT"] = args.git_commit
         git_commit.cache_clear()
-    try:
+
+    def measure() -> dict:
         if args.threads < 1:
             raise EdgekitError("--threads must be at least 1")
         if args.synthetic is not None:
-            record = run_synthetic(args.bundle, args.mode, args.synthetic, threads=args.threads,
-                                   iterations=args.iterations, warmup=args.warmup, target=args.target,
-                                   emulated=args.emulated, runtime=args.runtime)
-        else:
-            record = run_eval(args.bundle, args.mode, args.data, threads=args.threads, warmup=args.warmup,
-                              limit=args.limit, fmt=args.format, text_column=args.text_column,
-                              label_column=args.label_column, dataset_name=args.dataset_name, split=args.split,
-                              target=args.target, emulated=args.emulated, runtime=args.runtime)
-    except EdgekitError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    text = json.dumps(record, indent=1) + "\n"
-    if args.out:
-        atomic_write_text(args.out, text)
-    else:
-        sys.stdout.write(text)
-    return 0
+            return run_synthetic(args.bundle, args.mode, args.synthetic, threads=args.threads,
+                                 iterations=args.iterations, warmup=args.warmup, target=args.target,
+                                 emulated=args.emulated, runtime=args.runtime)
+        return run_eval(args.bundle, args.mode, args.data, threads=args.threads, warmup=args.warmup,
+                        limit=args.limit, fmt=args.format, text_column=args.text_column,
+                        label_column=args.label_column, dataset_name=args.dataset_name, split=args.split,
+                        target=args.target, emulated=args.emulated, runtime=args.runtime)
+
+    return emit_record(measure, args.out)
 
 
 if __name__ == "__main__":

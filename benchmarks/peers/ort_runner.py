@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Sequence
 
 from ...errors import EdgekitError
-from ...fsutil import atomic_write_text, sha256_file
+from ...fsutil import sha256_file
 from ...runtime.bundle import Bundle
 from ...runtime.device import device_info
 from ...runtime.evaldata import dataset_identity, load_eval
 from ...runtime.measure import measure_texts
-from ...runtime.records import eval_dataset, eval_fields, process_memory, result_record
+from ...runtime.records import emit_record, eval_dataset, eval_fields, process_memory, result_record
 from .ort_session import OrtModel, encoder, runtime_info
 
 
@@ -70,17 +70,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--peer", default=None, help="JSON file whose object goes into the record's bundle.peer")
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
-    try:
+
+    def measure() -> dict:
         if args.threads < 1:
             raise EdgekitError("--threads must be at least 1")
         peer = json.loads(Path(args.peer).read_text(encoding="utf-8")) if args.peer else None
-        record = run_ort(args.onnx, args.bundle, args.mode, args.data, padded=args.padded, threads=args.threads,
-                         warmup=args.warmup, limit=args.limit, peer=peer)
-    except EdgekitError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    atomic_write_text(args.out, json.dumps(record, indent=1) + "\n")
-    return 0
+        return run_ort(args.onnx, args.bundle, args.mode, args.data, padded=args.padded, threads=args.threads,
+                       warmup=args.warmup, limit=args.limit, peer=peer)
+
+    return emit_record(measure, args.out)
 
 
 if __name__ == "__main__":

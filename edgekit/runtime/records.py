@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from .. import __version__
 from ..contracts import RESULT_KIND, RESULT_SCHEMA_VERSION, check_result
@@ -182,3 +183,20 @@ def append_record(path: str | Path, record: dict) -> None:
 def write_records(path: str | Path, records: Iterable[dict]) -> None:
     """Replace the results file with ``records`` (atomically)."""
     atomic_write_text(path, "".join(_line(r) for r in records))
+
+
+def emit_record(make: Callable[[], dict], out: str | os.PathLike | None) -> int:
+    """The exit of a measuring process (runner, Keras baseline, ONNX Runtime peer): the record ``make()``
+    returns, written to ``out`` (stdout when None), exit 0; edgekit's own error: one ``error:`` line on
+    stderr and exit 2, nothing written."""
+    try:
+        record = make()
+    except EdgekitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    text = json.dumps(record, indent=1) + "\n"
+    if out:
+        atomic_write_text(out, text)
+    else:
+        sys.stdout.write(text)
+    return 0
