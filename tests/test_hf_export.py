@@ -19,7 +19,7 @@ from edgekit.cli import cli
 from edgekit.hf.parity import unavailable
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hf"
-CHECKPOINTS = ["bert", "bert_bare", "bert_legacy", "distilbert", "electra"]
+CHECKPOINTS = ["bert", "bert_bare", "bert_legacy", "distilbert", "electra", "electra_small"]
 LABELS = {"bert_bare": "negative,neutral,positive"}
 ROUND_TRIP = 1e-5
 LIVE_SKIP = unavailable()
@@ -182,7 +182,24 @@ def _with_tokenizer_setting(model_dir: Path, tmp_path: Path, **settings) -> Path
     return copy
 
 
-@pytest.mark.parametrize("case", ["bilstm", "not_a_model_dir", "clean_text", "subword_prefix"])
+def _projected_bert_dir(tmp_path: Path, tokenizer) -> Path:
+    """A tanh-pooler BERT with an embedding narrower than its layers: BertForSequenceClassification has no
+    projection to hold it."""
+    from edgekit.models.bert.model import EMBEDDING_DIM
+    from edgekit.models.modeldir import save_model_dir
+    from edgekit.models.registry import get_family
+
+    family = get_family("bert")
+    config = family.tiny_config(len(tokenizer.vocab), 3)
+    config["backbone"][EMBEDDING_DIM] = 8
+    model = family.build(config)
+    assert family.config_of(model)["backbone"] == config["backbone"]
+    return save_model_dir(tmp_path / "projected", model=model, family="bert", config=config,
+                          labels=["negative", "neutral", "positive"], vocab=tokenizer.vocab,
+                          tokenizer_settings=tokenizer.settings, max_length=32)
+
+
+@pytest.mark.parametrize("case", ["bilstm", "not_a_model_dir", "clean_text", "subword_prefix", "projected_bert"])
 def test_what_cannot_be_exported_stops_with_one_line_and_writes_nothing(case, tmp_path, tokenizer, imported):
     source, fragment = {
         "bilstm": (lambda: _bilstm_dir(tmp_path, tokenizer), "is a bilstm model: export hf takes BERT-family"),
@@ -191,6 +208,8 @@ def test_what_cannot_be_exported_stops_with_one_line_and_writes_nothing(case, tm
                        "tokenizer setting clean_text=False has no Hugging Face BertTokenizer equivalent"),
         "subword_prefix": (lambda: _with_tokenizer_setting(imported["bert"], tmp_path, continuing_subword_prefix="@@"),
                            "tokenizer setting continuing_subword_prefix='@@' has no Hugging Face"),
+        "projected_bert": (lambda: _projected_bert_dir(tmp_path, tokenizer),
+                           "BertForSequenceClassification has no embedding projection"),
     }[case]
     out = tmp_path / "out" / "hf"
     result = invoke("export", "hf", source(), "--out", out)

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from edgekit.cli import cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hf"
-CHECKPOINTS = ["bert", "bert_bare", "bert_legacy", "distilbert", "electra"]
+CHECKPOINTS = ["bert", "bert_bare", "bert_legacy", "distilbert", "electra", "electra_small"]
 LABELS = {"bert_bare": "negative,neutral,positive"}  # its config.json has LABEL_0..LABEL_2
 TOLERANCE = 1e-4
 
@@ -219,10 +219,10 @@ def _label_count(tmp_path):
     return _copy("bert_bare", tmp_path), ["--labels", "down,up"], "--labels names 2 labels but the checkpoint has 3"
 
 
-def _projected_electra(tmp_path):
+def _widened_electra(tmp_path):
     src = _copy("electra", tmp_path)
-    _edit_config(src, embedding_size=16)
-    return src, [], "ELECTRA with embedding_size 16 != hidden_size 32"
+    _edit_config(src, embedding_size=64)
+    return src, [], "ELECTRA with embedding_size 64 wider than hidden_size 32 is not supported"
 
 
 def _multi_label(tmp_path):
@@ -236,7 +236,7 @@ def _bad_hub_name(tmp_path):
 
 
 @pytest.mark.parametrize("make", [_roberta, _pickle_only, _no_vocab, _bpe_tokenizer, _wrong_width,
-                                  _more_layers_than_config, _generic_labels, _label_count, _projected_electra,
+                                  _more_layers_than_config, _generic_labels, _label_count, _widened_electra,
                                   _multi_label, _bad_hub_name], ids=lambda f: f.__name__.strip("_"))
 def test_a_bad_checkpoint_stops_with_one_line_and_writes_nothing(make, tmp_path):
     src, extra, fragment = make(tmp_path)

@@ -18,7 +18,7 @@ from edgekit.cli import cli
 from edgekit.hf.parity import TOLERANCE, unavailable
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hf"
-CHECKPOINTS = ["bert", "bert_bare", "bert_legacy", "distilbert", "electra"]
+CHECKPOINTS = ["bert", "bert_bare", "bert_legacy", "distilbert", "electra", "electra_small"]
 LABELS = {"bert_bare": ["--labels", "negative,neutral,positive"]}
 SKIP_LINE = "live parity check against PyTorch skipped: "
 LIVE_SKIP = unavailable()

@@ -88,3 +88,31 @@ def test_labels_that_are_not_the_datas_stop_before_the_import(tmp_path):
     assert not (tmp_path / "r").exists()
     err = one_line_error(["run", "--model", str(FIXTURES / "bert_bare"), "--out", str(tmp_path / "g")])
     assert "generic labels" in err and "edgekit import" in err
+
+
+def test_default_buckets_fit_a_model_with_fewer_positions():
+    from edgekit.train.given import fit_buckets
+
+    assert fit_buckets((16, 32, 64, 128), 64) == (16, 32, 64)
+    assert fit_buckets((16, 32, 64, 128), 100) == (16, 32, 64, 100)
+    assert fit_buckets((16, 32, 64, 128), 512) == (16, 32, 64, 128)
+    assert fit_buckets((16, 32, 64, 128), None) == (16, 32, 64, 128)
+
+
+def test_buckets_longer_than_the_models_positions_are_one_line(tmp_path):
+    err = one_line_error(["run", "--model", str(FIXTURES / "bert"), "--buckets", "32,128",
+                          "--out", str(tmp_path / "r")])
+    assert "--buckets 128 is longer than --model's 64 token positions" in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_run_model_converts_a_64_position_model_with_the_default_buckets(tmp_path):
+    """The fixture has 64 positions: the default 16,32,64,128 become 16,32,64 and every stage finishes."""
+    out = tmp_path / "r"
+    result = CliRunner().invoke(cli, ["-q", "run", "--model", str(FIXTURES / "bert"), "--students", "",
+                                      "--modes", "fp32", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    manifests = list(out.glob("**/manifest.json"))
+    assert manifests, sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
+    buckets = json.loads(manifests[0].read_text())["buckets"]
+    assert [b["length"] for b in buckets] == [16, 32, 64]

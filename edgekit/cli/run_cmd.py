@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import click
@@ -65,11 +66,17 @@ def run_cmd(ctx, data, data_format, out, model, backbone, teacher_epochs, teache
              if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
     if model is not None and given:
         raise EdgekitError(f"--model uses a trained classifier, so {', '.join(given)} (teacher training) does not apply")
+    if model is not None:  # a model whose labels are not the data's fails here, before any stage runs
+        from ..train.given import check_labels_of_data
+
+        check_labels_of_data(model, data, data_format)
     try:
         bucket_list = tuple(int(b) for b in _items(buckets, ","))
         thread_list = tuple(int(t) for t in _items(threads, ","))
     except ValueError:
         raise EdgekitError("--buckets and --threads take comma-separated whole numbers, e.g. 16,32,64") from None
+    if model is not None and bucket_list:
+        bucket_list = _model_buckets(model, bucket_list, ctx.get_parameter_source("buckets"))
     settings = RunSettings(
         out=Path(out), fresh=fresh,
         data=DataSettings(path=data, format=data_format, seed=seed),
@@ -80,15 +87,26 @@ def run_cmd(ctx, data, data_format, out, model, backbone, teacher_epochs, teache
                                 calibration_samples=calibration_samples, seed=seed),
         bench=BenchSettings(arm=arm, arm_cpu=arm_cpu, threads=thread_list))
     convert_options(settings.convert)  # a bad --modes or --buckets fails here, before any training
-    if model is not None:  # a model whose labels are not the data's fails here, before any stage runs
-        from ..train.given import check_labels_of_data
-
-        check_labels_of_data(model, data, data_format)
     summary = run_pipeline(settings)
     click.echo(f"\nedgekit run → {out}")
     for name, result in summary["stages"].items():
         shown = {k: v for k, v in result.items() if isinstance(v, (int, float, str)) and k != "reused"}
         click.echo(f"  {name:<10} " + ", ".join(f"{k}={_fmt(k, v)}" for k, v in shown.items()))
+
+
+def _model_buckets(model: str, buckets: tuple[int, ...], source) -> tuple[int, ...]:
+    """The default buckets fitted to a given model's positions; buckets the user chose are checked, not changed."""
+    from ..errors import EdgekitError
+    from ..train.given import fit_buckets, source_positions
+
+    positions = source_positions(model)
+    if positions is None or max(buckets) <= positions:
+        return buckets
+    if source is not click.core.ParameterSource.DEFAULT:
+        raise EdgekitError(f"--buckets {max(buckets)} is longer than --model's {positions} token positions")
+    fitted = fit_buckets(buckets, positions)
+    logging.getLogger(__name__).info(f"buckets {_joined(fitted)}: --model has {positions} token positions")
+    return fitted
 
 
 def _items(value: str, sep: str) -> tuple[str, ...]:

@@ -56,6 +56,28 @@ def source_labels(spec: str) -> list[str]:
     return label_names(config, None)
 
 
+def source_positions(spec: str) -> int | None:
+    """How many token positions SRC's model has (None when its config does not say), read without importing."""
+    from ..hf.source import CONFIG_NAME, resolve_source
+
+    if is_model_dir(spec):
+        backbone = (read_meta(Path(spec).expanduser()).get("config") or {}).get("backbone") or {}
+        positions = backbone.get("max_sequence_length")
+    else:
+        config = read_json_object(resolve_source(spec).folder / CONFIG_NAME, EdgekitError, CONFIG_NAME)
+        positions = config.get("max_position_embeddings")
+    return int(positions) if isinstance(positions, int) and positions > 0 else None
+
+
+def fit_buckets(buckets: tuple[int, ...], positions: int | None) -> tuple[int, ...]:
+    """``buckets`` cut to a model of ``positions`` token positions: the ones that fit, then ``positions``
+    itself as the last bucket when a longer one was cut (64 positions: 16,32,64,128 → 16,32,64)."""
+    if positions is None or max(buckets) <= positions:
+        return buckets
+    kept = tuple(b for b in buckets if b < positions)
+    return kept + (positions,)
+
+
 def check_labels(spec: str, data_labels: list[str]) -> None:
     model_labels = source_labels(spec)
     if model_labels != list(data_labels):

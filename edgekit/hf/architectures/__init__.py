@@ -43,5 +43,12 @@ def find_architecture(config: dict) -> Architecture:
 
 def export_architecture(family_config: dict) -> Architecture:
     """The architecture a BERT-family model exports as, by its pooler activation (every one the family
-    knows has one)."""
-    return BY_POOLER[family_config["pooler_activation"]]
+    knows has one); one line when that architecture cannot hold a projected embedding."""
+    from ...models.bert.model import EMBEDDING_DIM
+
+    architecture = BY_POOLER[family_config["pooler_activation"]]
+    if EMBEDDING_DIM in family_config["backbone"] and not architecture.projects_embeddings:
+        raise ModelLoadError(f"a {family_config['pooler_activation']} pooler with a projected embedding "
+                             f"(embedding_dim {family_config['backbone'][EMBEDDING_DIM]}) has no Hugging Face "
+                             f"form: {architecture.name} has no embedding projection")
+    return architecture

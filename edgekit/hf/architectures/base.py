@@ -71,6 +71,7 @@ class Architecture:
     ports: Callable[[Any], list[Port]]  # built model → what fills what
     # on export: carries what the checkpoint has no tensor for (ports with key None) into tensors it has
     fold_on_export: Callable[[Any, dict[str, np.ndarray]], None] | None = None
+    projects_embeddings: bool = False  # has a place for an embedding narrower than the layers
 
 
 def load_weights(ports: list[Port], checkpoint: Checkpoint) -> None:

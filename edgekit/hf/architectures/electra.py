@@ -1,14 +1,16 @@
-"""``ElectraForSequenceClassification`` ↔ the BERT family when the embeddings are as wide as the layers.
+"""``ElectraForSequenceClassification`` ↔ the BERT family.
 
 ELECTRA's discriminator is BERT's encoder; its head reads the [CLS] state through ``dense`` + exact GELU
 (where BERT has its tanh pooler) and ``out_proj``: the BERT family with ``pooler_activation: gelu``.
 ELECTRA-small's embeddings are narrower than its layers (``embedding_size`` < ``hidden_size``, joined by
-a projection keras-hub's BertBackbone has no place for): refused with one line.
+``embeddings_project``): the family's ``embedding_dim`` (keras-hub's ``ElectraBackbone`` with its
+``embeddings_projection``).
 """
 
 from __future__ import annotations
 
 from ...errors import ModelLoadError
+from ...models.bert.model import EMBEDDING_DIM, embedding_dim
 from .base import (BERT_KEYS, BERT_LAYER, Architecture, Port, bert_like_extras, check_bert_like, dense_ports,
                    embedding_ports, encoder_ports, family_config_from, hf_config_from, need)
 
@@ -17,26 +19,32 @@ POOLER = "gelu"
 
 def family_config(config: dict, num_labels: int) -> dict:
     check_bert_like(config)
-    hidden = need(config, "hidden_size")
-    embedding = config.get("embedding_size", hidden)
+    hidden = int(need(config, "hidden_size"))
+    embedding = int(config.get("embedding_size", hidden))
+    if not 0 < embedding <= hidden:
+        raise ModelLoadError(f"ELECTRA with embedding_size {embedding} wider than hidden_size {hidden} is not "
+                             "supported (the projection narrows, as in electra-small)")
+    family = family_config_from(config, BERT_KEYS, num_labels, POOLER)
     if embedding != hidden:
-        raise ModelLoadError(f"ELECTRA with embedding_size {embedding} != hidden_size {hidden} (a projected "
-                             "embedding, as in electra-small) is not supported yet")
-    return family_config_from(config, BERT_KEYS, num_labels, POOLER)
+        family["backbone"][EMBEDDING_DIM] = embedding
+    return family
 
 
 def hf_config(family_config: dict) -> dict:
-    return {**hf_config_from(family_config, BERT_KEYS), "embedding_size": family_config["backbone"]["hidden_dim"],
+    return {**hf_config_from(family_config, BERT_KEYS), "embedding_size": embedding_dim(family_config),
             **bert_like_extras(family_config)}
 
 
 def ports(model) -> list[Port]:
     b = model.backbone
-    return (embedding_ports(b) + encoder_ports(b, BERT_LAYER)
+    projection = ([] if not any(layer.name == "embeddings_projection" for layer in b.layers)
+                  else dense_ports(b.get_layer("embeddings_projection"), "embeddings_project"))
+    return (embedding_ports(b) + projection + encoder_ports(b, BERT_LAYER)
             + dense_ports(b.get_layer("pooled_dense"), "classifier.dense")
             + dense_ports(model.output_dense, "classifier.out_proj"))
 
 
 ARCHITECTURE = Architecture(name="ElectraForSequenceClassification", model_type="electra", prefix="electra.",
                             head=("classifier.",), family="bert", pooler_activation=POOLER,
-                            family_config=family_config, hf_config=hf_config, ports=ports)
+                            family_config=family_config, hf_config=hf_config, ports=ports,
+                            projects_embeddings=True)

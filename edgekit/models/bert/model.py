@@ -1,4 +1,10 @@
-"""The BERT family's architecture: keras-hub ``BertBackbone`` + classification head (teacher and shallow students)."""
+"""The BERT family's architecture: keras-hub ``BertBackbone`` + classification head (teacher and shallow students).
+
+A config whose backbone has ``embedding_dim`` (narrower than ``hidden_dim``) builds keras-hub's
+``ElectraBackbone`` instead: the same layers under the same names, plus ``embeddings_projection``
+(a dense ``embedding_dim → hidden_dim`` after the embedding LayerNorm), as ELECTRA-small computes it.
+Without the key, configs and model directories are the plain BERT ones, unchanged.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +15,33 @@ from ..backbones import BackboneSource
 
 _BACKBONE_KEYS = ("vocabulary_size", "num_layers", "num_heads", "hidden_dim", "intermediate_dim", "dropout",
                   "max_sequence_length", "num_segments")
+EMBEDDING_DIM = "embedding_dim"  # optional backbone key: a projected (factorised) embedding
+
+
+def embedding_dim(config: dict[str, Any]) -> int:
+    """The width of the embedding table (``hidden_dim`` unless projected)."""
+    backbone = config["backbone"]
+    return int(backbone.get(EMBEDDING_DIM, backbone["hidden_dim"]))
+
+
+def _backbone(config: dict[str, Any]):
+    import keras_hub
+
+    backbone = dict(config["backbone"])
+    width = backbone.pop(EMBEDDING_DIM, None)
+    if width is None or int(width) == int(backbone["hidden_dim"]):
+        return keras_hub.models.BertBackbone(**backbone)
+    if not 0 < int(width) < int(backbone["hidden_dim"]):
+        raise ModelLoadError(f"embedding_dim {width} must be between 1 and hidden_dim {backbone['hidden_dim']}")
+    return keras_hub.models.ElectraBackbone(vocab_size=backbone.pop("vocabulary_size"), embedding_dim=int(width),
+                                            **backbone)
 
 
 def build(config: dict[str, Any]):
     """The classifier for ``config`` (any length: the same model serves every bucket)."""
     import keras_hub
 
-    backbone = keras_hub.models.BertBackbone(**config["backbone"])
+    backbone = _backbone(config)
     _set_activations(backbone, config)
     return keras_hub.models.BertTextClassifier(
         backbone=backbone,
@@ -28,8 +54,13 @@ def build(config: dict[str, Any]):
 
 def config_of(model) -> dict[str, Any]:
     backbone_cfg = model.backbone.get_config()
+    if "vocab_size" in backbone_cfg:  # ElectraBackbone's spelling
+        backbone_cfg["vocabulary_size"] = backbone_cfg["vocab_size"]
+    projected = {}
+    if int(backbone_cfg.get(EMBEDDING_DIM, backbone_cfg["hidden_dim"])) != int(backbone_cfg["hidden_dim"]):
+        projected = {EMBEDDING_DIM: int(backbone_cfg[EMBEDDING_DIM])}
     return {
-        "backbone": {k: backbone_cfg[k] for k in _BACKBONE_KEYS},
+        "backbone": {**{k: backbone_cfg[k] for k in _BACKBONE_KEYS}, **projected},
         "num_classes": int(model.num_classes),
         "dropout": float(model.dropout),
         **_activations_of(model.backbone),
@@ -76,7 +107,8 @@ def _activations_of(backbone) -> dict[str, str]:
 def describe(model) -> dict[str, Any]:
     b = model.backbone
     return {"layers": b.num_layers, "hidden": b.hidden_dim, "heads": b.num_heads,
-            "intermediate": b.intermediate_dim, "params": int(model.count_params())}
+            "intermediate": b.intermediate_dim, "embedding": int(getattr(b, EMBEDDING_DIM, b.hidden_dim)),
+            "params": int(model.count_params())}
 
 
 def sized_config(vocabulary_size: int, num_classes: int, *, layers: int, hidden: int, heads: int,
