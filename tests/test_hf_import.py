@@ -259,3 +259,22 @@ def test_an_existing_model_directory_is_kept_unless_overwrite(imported, tmp_path
     assert (out / "keep.txt").read_text() == "mine"
     assert run_import(FIXTURES / "bert", out, "--overwrite").exit_code == 0
     assert (out / "edgekit_model.json").is_file() and not (out / "keep.txt").exists()
+
+
+def test_a_student_of_a_projected_electra_keeps_its_projection(imported):
+    """A BERT student copies ELECTRA-small's narrow embedding and its projection: with every layer kept it
+    computes the teacher's logits exactly; with one, it is a one-layer model of the same embedding."""
+    from edgekit.distill.students import build_student, parse_student
+    from edgekit.models.bert.model import EMBEDDING_DIM
+    from edgekit.models.modeldir import load_model_dir
+
+    teacher = load_model_dir(imported["electra_small"])
+    ids, mask, seg, _ = teacher.tokenizer.encode_batch(["Profit rose 5 % in the third quarter."], 32)
+    inputs = {"token_ids": ids, "padding_mask": mask, "segment_ids": seg}
+    expected = np.asarray(teacher.model(inputs, training=False))
+    for spec, layers in (("bert:layers=2,strategy=first", 2), ("bert:layers=1,strategy=last", 1)):
+        student = build_student(parse_student(spec), teacher.model, 3, len(teacher.tokenizer.vocab))
+        assert student.config["backbone"][EMBEDDING_DIM] == 16 and student.config["backbone"]["num_layers"] == layers
+        got = np.asarray(student.model(inputs, training=False))
+        if layers == 2:
+            np.testing.assert_array_equal(got, expected)
