@@ -15,7 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import Sequence
 
-from ..contracts import INPUT_NAMES, LABELS_NAME, MANIFEST_NAME, MANIFEST_SCHEMA_VERSION, VOCAB_NAME, check_manifest
+from ..contracts import (INPUT_NAMES, LABELS_NAME, MANIFEST_NAME, MANIFEST_SCHEMA_VERSION, VOCAB_NAME, check_manifest,
+                         vocab_sha256, vocab_text)
 from ..fsutil import sha256_file
 from ..runtime.buckets import default_buckets
 
@@ -95,19 +96,20 @@ def build_bundle(out: str | Path, vocab_path: str | Path, modes: Sequence[str] =
             }
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    (out / VOCAB_NAME).write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    (out / VOCAB_NAME).write_text(vocab_text(vocab), encoding="utf-8")
     (out / LABELS_NAME).write_text("\n".join(LABELS) + "\n", encoding="utf-8")
     manifest = {
         "schema_version": MANIFEST_SCHEMA_VERSION,
         "format": "edgekit-bundle",
-        "model": {"name": name, "family": "fixture", "source_checkpoint": source_checkpoint},
+        "model": {"name": name, "family": "fixture", "source_checkpoint": source_checkpoint,
+                  "embedding_rows": len(vocab), "num_classes": len(LABELS)},
         "labels": list(LABELS),
         "tokenizer": {"type": "bert_wordpiece", "vocab_file": VOCAB_NAME, "lower_case": True, "strip_accents": True,
                       "clean_text": True, "handle_chinese_chars": True, "max_input_chars_per_word": 100,
                       "continuing_subword_prefix": "##",
                       "special_tokens": {"unk": "[UNK]", "cls": "[CLS]", "sep": "[SEP]", "pad": "[PAD]",
                                          "mask": "[MASK]"},
-                      "vocab_size": len(vocab)},
+                      "vocab_size": len(vocab), "vocab_sha256": vocab_sha256(vocab)},
         "inputs": [{"name": n, "dtype": "int32"} for n in INPUT_NAMES],
         "outputs": [{"name": "logits", "dtype": "float32"}],
         "buckets": [{"length": n, "signature": s} for n, s in BUCKETS],

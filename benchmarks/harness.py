@@ -88,7 +88,7 @@ def plan_jobs(plan: BenchPlan) -> list[Planned]:
         name = bundle.manifest["model"]["name"]
         modes = plan.modes or bundle.modes
         for mode in modes:
-            bundle.model_file(mode)  # unknown mode or missing file: one clear line, before anything runs
+            bundle.verify(mode)  # unknown mode, missing or changed file: one clear line, before anything runs
         for spec in plan.targets:
             limit = plan.target_limits.get(spec, plan.limit)
             if plan.data is not None:

@@ -20,7 +20,7 @@ from pathlib import Path
 EDGEKIT_FILES = (
     "__init__.py", "contracts.py", "errors.py", "fsutil.py", "metrics.py", "provenance.py",
     "tokenizer/__init__.py", "tokenizer/wordpiece.py",
-    "data/__init__.py", "data/dataset.py", "data/loaders.py", "data/split.py",
+    "data/__init__.py", "data/dataset.py", "data/loaders.py", "data/split.py", "data/textfile.py",
     "runtime/__init__.py", "runtime/buckets.py", "runtime/bundle.py", "runtime/device.py", "runtime/evaldata.py",
     "runtime/interpreters.py", "runtime/measure.py", "runtime/model.py", "runtime/records.py", "runtime/units.py",
 )

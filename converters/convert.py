@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from ..contracts import INPUT_NAMES, LABELS_NAME, MANIFEST_NAME, MANIFEST_SCHEMA_VERSION, VOCAB_NAME, check_manifest
+from ..contracts import (INPUT_NAMES, LABELS_NAME, MANIFEST_NAME, MANIFEST_SCHEMA_VERSION, VOCAB_NAME, check_manifest,
+                         vocab_sha256, vocab_text)
 from ..errors import DataError, EdgekitError, first_line
 from ..fsutil import atomic_directory, atomic_write_bytes, atomic_write_json, atomic_write_text, sha256_file
 from ..runtime.buckets import DEFAULT_BUCKETS, SIGNATURE_PREFIX, signature_name
@@ -349,7 +350,7 @@ def write_bundle(bundle: Path, source: Source, outcomes: list[ModeOutcome], opti
 
         manifest["task_library"] = write_task_library_file(
             source.loaded, source.exporter, bundle, work, source.check, options, progress)
-    atomic_write_text(bundle / VOCAB_NAME, "\n".join(source.loaded.tokenizer.vocab) + "\n")
+    atomic_write_text(bundle / VOCAB_NAME, vocab_text(source.loaded.tokenizer.vocab))
     atomic_write_text(bundle / LABELS_NAME, "\n".join(source.loaded.labels) + "\n")
     manifest["conversion"] = {"seconds": round(time.perf_counter() - started, 1),
                               "check_set": {"name": source.check.name, "examples": len(source.check)},
@@ -362,12 +363,19 @@ def write_bundle(bundle: Path, source: Source, outcomes: list[ModeOutcome], opti
 
 
 def _manifest_head(source: Source, provenance: dict) -> dict:
+    from ..models.registry import get_family
+
     loaded = source.loaded
     meta = loaded.meta
     tok = {k: v for k, v in meta["tokenizer"].items()}
     tok["vocab_file"] = VOCAB_NAME
     tok.setdefault("type", "bert_wordpiece")
-    tok.setdefault("vocab_size", len(loaded.tokenizer.vocab))
+    tok["vocab_size"] = len(loaded.tokenizer.vocab)
+    tok["vocab_sha256"] = vocab_sha256(loaded.tokenizer.vocab)
+    rows, classes = get_family(loaded.family).embedding_rows(loaded.model), int(loaded.model.output_shape[-1])
+    if tok["vocab_size"] > rows or classes != len(loaded.labels):  # a bug, not a user mistake
+        raise RuntimeError(f"model/vocabulary/labels disagree: {tok['vocab_size']} tokens for {rows} embedding "
+                           f"rows, {len(loaded.labels)} labels for {classes} outputs")
     return {
         "schema_version": MANIFEST_SCHEMA_VERSION,
         "format": "edgekit-bundle",
@@ -380,6 +388,8 @@ def _manifest_head(source: Source, provenance: dict) -> dict:
             # an imported checkpoint: where it came from and its parity vs PyTorch (edgekit/hf/importer.py)
             **({"source": meta["source"]} if meta.get("source") else {}),
             "params": meta.get("params"),
+            "embedding_rows": rows,
+            "num_classes": classes,
             "created": provenance["created"],
             "edgekit_version": provenance["edgekit_version"],
             "git_commit": provenance["git_commit"],

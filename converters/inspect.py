@@ -39,6 +39,7 @@ def inspect_target(target: str | Path, mode: str | None = None) -> list[dict]:
             bundle.mode_entry(mode)  # an unknown mode: one clear line
         out = []
         for name in [mode] if mode is not None else bundle.modes:
+            bundle.verify(name)  # the file the manifest describes, not another one under its name
             rep = inspect_file(bundle.model_file(name))
             rep["mode"] = name
             out.append(rep)

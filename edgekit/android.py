@@ -26,7 +26,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from . import __version__, contracts, provenance
+from . import __version__, bundlecases, contracts, provenance
 from .errors import EdgekitError
 from .fsutil import atomic_directory, atomic_write_json, atomic_write_text
 from .runtime.buckets import default_buckets, pick_length
@@ -36,7 +36,7 @@ from .runtime.evaldata import dataset_identity, load_eval
 GOLDEN_SEED = 20261122
 GOLDEN_MAX_LENGTHS = (8, 16, 64)
 GOLDEN_FILES = ("tokenizer_golden.json", "chars_golden.json", "vocab.txt", "metrics_golden.json",
-                "contracts_golden.json")
+                "contracts_golden.json", "bundles_golden.json")
 DEFAULT_BUCKETS = default_buckets()
 
 EVAL_ASSET = "eval.jsonl"
@@ -296,6 +296,7 @@ def build_golden(vocab_path: str | Path, count: int = 600, seed: int = GOLDEN_SE
         "vocab.txt": vocab_text,
         "metrics_golden.json": json.dumps(metrics_fixture(seed), ensure_ascii=True, indent=1) + "\n",
         "contracts_golden.json": json.dumps(contracts_fixture(), ensure_ascii=True, indent=1) + "\n",
+        "bundles_golden.json": bundlecases.golden_text(),
     }
 
 
@@ -370,7 +371,7 @@ def metrics_fixture(seed: int = GOLDEN_SEED) -> dict:
 
 
 def example_manifest() -> dict:
-    """A complete schema-1 manifest like ``docs/contracts.md``'s (four modes, four buckets)."""
+    """A complete manifest like ``docs/contracts.md``'s (four modes, four buckets)."""
     parity = {"examples": 345, "argmax_agreement": 1.0, "max_abs_logit_error": 0.05, "mean_abs_logit_error": 0.01,
               "source_macro_f1": 0.88, "tflite_macro_f1": 0.88, "macro_f1_delta": 0.0,
               "thresholds": {"min_argmax_agreement": 0.98, "max_macro_f1_drop": 0.02}, "passed": True}
@@ -382,14 +383,15 @@ def example_manifest() -> dict:
     manifest = {
         "schema_version": contracts.MANIFEST_SCHEMA_VERSION,
         "format": "edgekit-bundle",
-        "model": {"name": "teacher", "family": "bert", "source_checkpoint": "/path/to/model_dir", "params": 22714371},
+        "model": {"name": "teacher", "family": "bert", "source_checkpoint": "/path/to/model_dir", "params": 22714371,
+                  "embedding_rows": 30522, "num_classes": 3},
         "labels": ["negative", "neutral", "positive"],
         "tokenizer": {"type": "bert_wordpiece", "vocab_file": contracts.VOCAB_NAME, "lower_case": True,
                       "strip_accents": True, "clean_text": True, "handle_chinese_chars": True,
                       "max_input_chars_per_word": 100, "continuing_subword_prefix": "##",
                       "special_tokens": {"unk": "[UNK]", "cls": "[CLS]", "sep": "[SEP]", "pad": "[PAD]",
                                          "mask": "[MASK]"},
-                      "vocab_size": 30522},
+                      "vocab_size": 30522, "vocab_sha256": "0" * 64},
         "inputs": [{"name": n, "dtype": "int32"} for n in contracts.INPUT_NAMES],
         "outputs": [{"name": "logits", "dtype": "float32"}],
         "buckets": [{"length": n, "signature": s} for n, s in DEFAULT_BUCKETS],

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from edgekit import android, contracts
 from edgekit.data import Dataset, Example, load_dataset
 from edgekit.fsutil import sha256_file
+from edgekit.tokenizer import load_vocab
 
 LABELS = ["negative", "neutral", "positive"]
 RUN_TESTS = android.ANDROID_DEMO / "core" / "run_tests.sh"
@@ -150,10 +151,13 @@ def make_bundle(root: Path, tflite: Path, name: str = "teacher", modes=("fp32", 
         entry.update(file=file, bytes=(root / file).stat().st_size, sha256=sha256_file(root / file))
         entries[mode] = entry
     manifest["modes"] = entries
+    vocab = load_vocab(android.GOLDEN_DIR / "vocab.txt")
+    manifest["tokenizer"].update(vocab_size=len(vocab), vocab_sha256=contracts.vocab_sha256(vocab))
+    manifest["model"]["embedding_rows"] = len(vocab)
     assert contracts.check_manifest(manifest) == []
     (root / contracts.MANIFEST_NAME).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     (root / contracts.LABELS_NAME).write_text("\n".join(LABELS) + "\n", encoding="utf-8")
-    shutil.copyfile(android.GOLDEN_DIR / "vocab.txt", root / contracts.VOCAB_NAME)
+    (root / contracts.VOCAB_NAME).write_text(contracts.vocab_text(vocab), encoding="utf-8")
     return root
 
 
@@ -252,27 +256,27 @@ def test_android_assets_errors_are_one_clear_line(tmp_path, tflite_file):
 
     incomplete = make_bundle(tmp_path / "incomplete", tflite_file)
     m = json.loads((incomplete / "manifest.json").read_text())
-    del m["buckets"], m["modes"]["fp32"]["sha256"]
+    del m["modes"]["fp32"]["sha256"]
     (incomplete / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
     _assert_one_line_error(invoke("android-assets", incomplete, "--eval", eval_file, "--app", app),
-                           "missing buckets", "mode fp32: missing sha256")
+                           "mode fp32: missing sha256")
 
     no_model = make_bundle(tmp_path / "no_model", tflite_file)
     (no_model / "model_dynamic_int8.tflite").unlink()
     _assert_one_line_error(invoke("android-assets", no_model, "--eval", eval_file, "--app", app),
-                           "missing model_dynamic_int8.tflite")
+                           "mode dynamic_int8 'model_dynamic_int8.tflite' is missing")
 
     tampered = make_bundle(tmp_path / "tampered", tflite_file)
     data = bytearray((tampered / "model_fp32.tflite").read_bytes())
     data[-1] ^= 0xFF
     (tampered / "model_fp32.tflite").write_bytes(bytes(data))
     _assert_one_line_error(invoke("android-assets", tampered, "--eval", eval_file, "--app", app),
-                           "sha256 differs")
+                           "differs from the manifest's sha256")
 
     bad_labels = make_bundle(tmp_path / "bad_labels", tflite_file)
     (bad_labels / "labels.txt").write_text("positive\nnegative\nneutral\n", encoding="utf-8")
     _assert_one_line_error(invoke("android-assets", bad_labels, "--eval", eval_file, "--app", app),
-                           "differs from manifest labels")
+                           "differs from the manifest labels")
 
     unknown = make_eval(tmp_path / "unknown.jsonl", n=6, bad_label="bullish")
     _assert_one_line_error(invoke("android-assets", good, "--eval", unknown, "--app", app), "bullish")

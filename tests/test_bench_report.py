@@ -20,7 +20,7 @@ def record(model: str, mode: str, p50: float, f1: float | None, mb: float, targe
     lat = {"p50": p50, "p90": p50 * 1.5, "p99": p50 * 2, "mean": p50 * 1.1, "std": 0.1, "min": p50 * 0.8,
            "max": p50 * 3, "count": 100}
     r = {
-        "schema_version": 1, "kind": "edgekit-benchmark-result",
+        "schema_version": contracts.RESULT_SCHEMA_VERSION, "kind": "edgekit-benchmark-result",
         "device": {"arch": "aarch64" if emulated else "x86_64", "cpu_model": "Cortex-A72 (0xd08)" if emulated else "Xeon",
                    "os": "Linux 6.1", "runtime": {"name": "ai-edge-litert", "version": "2.3.0"}, "target": target,
                    "emulated": emulated, **({"emulator": "qemu-aarch64 7.2 -cpu cortex-a72"} if emulated else {})},
@@ -111,9 +111,17 @@ def test_report_errors_are_one_line(tmp_path):
 
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"kind": "something-else"}\n')
-    for args in ([str(tmp_path / "nope.jsonl")], [str(bad)]):
+    future = tmp_path / "future.jsonl"
+    future.write_text(json.dumps({**RECORDS[1], "schema_version": 99}) + "\n")
+    incomplete = tmp_path / "incomplete.jsonl"
+    incomplete.write_text(json.dumps({k: v for k, v in RECORDS[1].items() if k != "timing_ms"}) + "\n")
+    for args, fragment in (([str(tmp_path / "nope.jsonl")], "not found"), ([str(bad)], "not an edgekit benchmark"),
+                           ([str(future)], "schema_version 99 is not one this edgekit reads"),
+                           ([str(incomplete)], "teacher/fp32 is incomplete: missing timing_ms")):
         res = CliRunner().invoke(cli, ["report", *args, "--out", str(tmp_path / "rep")])
-        assert res.exit_code == 2 and res.stderr.startswith("error: ") and res.stderr.count("\n") == 1
+        assert res.exit_code == 2 and res.stderr.startswith("error: ") and res.stderr.count("\n") == 1, res.stderr
+        assert fragment in res.stderr, res.stderr
+        assert not (tmp_path / "rep").exists()
 
 
 def test_peer_rows_are_shown_with_their_runtime_and_label_but_never_recommended(tmp_path):

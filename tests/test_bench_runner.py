@@ -225,7 +225,7 @@ def test_runner_user_mistakes_are_one_line(bench_bundle, fpb_test_split, tmp_pat
     truncated = _copy_bundle(bench_bundle, tmp_path / "truncated")
     blob = (truncated / "model_fp32.tflite").read_bytes()
     (truncated / "model_fp32.tflite").write_bytes(blob[: len(blob) // 2])
-    assert "sha256" in _one_error_line(run_runner("--bundle", truncated, "--mode", "fp32", *data))
+    assert "truncated or replaced" in _one_error_line(run_runner("--bundle", truncated, "--mode", "fp32", *data))
 
     odd = tmp_path / "odd.jsonl"
     Dataset("odd", [Example("Profit rose.", "positive"), Example("Fine.", "neutral")], tuple(LABELS)).to_jsonl(odd)

@@ -458,7 +458,7 @@ def test_run_pipeline_bench_and_report_stages(small_bundle, eval_subset, tmp_pat
     shutil.copytree(small_bundle, run / "bundles" / "small")
     (run / "data").mkdir(parents=True)
     shutil.copyfile(eval_subset, run / "data" / "test.jsonl")
-    stale = {"kind": "edgekit-benchmark-result", "run_key": "old|plan"}
+    stale = {"schema_version": 1, "kind": "edgekit-benchmark-result", "run_key": "old|plan"}
     (run / "results").mkdir()
     (run / "results" / "results.jsonl").write_text(json.dumps(stale) + "\n")
     inputs = {"data": {"split_dir": str(run / "data")},

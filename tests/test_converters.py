@@ -116,6 +116,14 @@ def test_tiny_bert_manifest_follows_the_contract(tiny_bundle, tiny_teacher_dir):
     assert [b["signature"] for b in on_disk["buckets"]] == ["seq16", "seq32"]
     assert [i["name"] for i in on_disk["inputs"]] == ["ids", "mask", "segment_ids"]
     assert (out / "labels.txt").read_text().split() == on_disk["labels"]
+    # what ties the text files to the model, checked on every load (tests/test_bundle_rules.py)
+    from edgekit.contracts import MANIFEST_SCHEMA_VERSION, vocab_sha256
+
+    vocab = (out / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    assert on_disk["schema_version"] == MANIFEST_SCHEMA_VERSION
+    assert on_disk["tokenizer"]["vocab_size"] == len(vocab) == on_disk["model"]["embedding_rows"]
+    assert on_disk["model"]["num_classes"] == len(on_disk["labels"])
+    assert on_disk["tokenizer"]["vocab_sha256"] == vocab_sha256(vocab)
     assert (out / "vocab.txt").read_text().splitlines() == (Path(tiny_teacher_dir) / "vocab.txt").read_text().splitlines()
     assert list(on_disk["modes"]) == ALL_MODES
     assert "skipped_modes" not in on_disk
@@ -250,7 +258,7 @@ def test_failed_gate_leaves_no_bundle(tmp_path, tiny_teacher_dir, default_splits
 
     out = tmp_path / "b"
     r = CliRunner().invoke(cli, ["convert", str(tiny_teacher_dir), "--out", str(out), "--modes", "fp32",
-                                 "--buckets", "16", "--no-metadata", "--threshold", "fp32:agreement=1.01"])
+                                 "--buckets", "16", "--no-metadata", "--threshold", "fp32:logit_error=0"])
     assert r.exit_code == 2
     assert "parity gate failed for mode fp32" in r.stderr
     assert len(r.stderr.strip().splitlines()[-1:]) == 1 and "Traceback" not in r.output + r.stderr
@@ -517,7 +525,7 @@ def test_cli_predict_runs_and_rejects_a_truncated_copy(tmp_path, tiny_bundle):
     f = copy / manifest["modes"]["fp32"]["file"]
     f.write_bytes(f.read_bytes()[:1000])
     _one_line_error(CliRunner().invoke(cli, ["predict", str(copy), "text", "--mode", "fp32"]), "truncated")
-    _one_line_error(CliRunner().invoke(cli, ["predict", str(copy), "text", "--mode", "int5"]), "no mode 'int5'")
+    _one_line_error(CliRunner().invoke(cli, ["predict", str(out), "text", "--mode", "int5"]), "no mode 'int5'")
 
 
 # ------------------------------------------------------------------------------ MiniLM teacher (slow)

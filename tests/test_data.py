@@ -40,7 +40,7 @@ def test_fpb_folder_with_level(fpb_dir):
 @pytest.mark.parametrize("content,message", [
     (b"Good sentence@positive\r\nno separator here\r\n", r"Sentences_BadAgree.txt:2: expected 'sentence@label'"),
     (b"Good@positive\r\nBad label@great\r\n", r"Sentences_BadAgree.txt:2: unknown label 'great'"),
-    (b"@positive\r\n", r"Sentences_BadAgree.txt:1: empty text"),
+    (b"@positive\r\n", r"every row has empty text \(the first at \S*Sentences_BadAgree.txt:1\)"),
     (b"", r"no examples"),
 ])
 def test_malformed_fpb_names_file_and_line(tmp_path, content, message):

@@ -81,7 +81,7 @@ def test_distill_bert_student_with_feature_losses_learns(tiny_teacher_dir, tmp_p
 
 def test_bad_cli_input_is_one_line(tiny_teacher_dir, tmp_path):
     for args in (["--student", "bert:layers=9"], ["--loss", "hard,nope"], ["--augment", "shuffle=0.1"],
-                 ["--student", "bilstm", "--loss", "hard,embedding_mse"], ["--ema", "1.5"],
+                 ["--student", "bilstm", "--loss", "hard,embedding_mse"],
                  ["--student", "bilstm", "--loss", "hard,hidden_mse", "--layer-map", "0:7"],
                  ["--student", "bilstm:embedding_init=glove"], ["--student", "bilstm:embedding_trainable=2"]):
         r = _cli(["distill", "--teacher", str(tiny_teacher_dir), "--out", str(tmp_path / "x"),

@@ -23,9 +23,11 @@ from edgekit.runtime.measure import Measurement, measure_repeated, measure_texts
 from edgekit.runtime.records import (append_record, bundle_fields, eval_dataset, eval_fields, latest_records,
                                      no_quality, read_records, result_record, synthetic_fields, write_records)
 from edgekit.runtime.units import MB, megabytes
+from edgekit.tokenizer import load_vocab
 
 LABELS = ["negative", "neutral", "positive"]
 GOLDEN_VOCAB = Path(__file__).resolve().parent.parent / "android_demo/core/src/test/resources/golden/vocab.txt"
+GOLDEN_TOKENS = load_vocab(GOLDEN_VOCAB)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -53,12 +55,14 @@ def test_bucket_rule_is_smallest_that_holds_else_largest():
 def _manifest(buckets=((16, "seq16"), (32, "seq32")), modes=("fp32", "dynamic_int8")) -> dict:
     sigs = [s for _, s in buckets]
     return {
-        "schema_version": 1, "format": "edgekit-bundle",
-        "model": {"name": "tiny", "family": "fixture", "source_checkpoint": "none"},
+        "schema_version": contracts.MANIFEST_SCHEMA_VERSION, "format": "edgekit-bundle",
+        "model": {"name": "tiny", "family": "fixture", "source_checkpoint": "none",
+                  "embedding_rows": len(GOLDEN_TOKENS), "num_classes": len(LABELS)},
         "labels": list(LABELS),
         "tokenizer": {"type": "bert_wordpiece", "vocab_file": "vocab.txt", "lower_case": True, "strip_accents": True,
                       "special_tokens": {"unk": "[UNK]", "cls": "[CLS]", "sep": "[SEP]", "pad": "[PAD]",
-                                         "mask": "[MASK]"}},
+                                         "mask": "[MASK]"},
+                      "vocab_size": len(GOLDEN_TOKENS), "vocab_sha256": sha256_file(GOLDEN_VOCAB)},
         "inputs": [{"name": n, "dtype": "int32"} for n in contracts.INPUT_NAMES],
         "outputs": [{"name": "logits", "dtype": "float32"}],
         "buckets": [{"length": n, "signature": s} for n, s in buckets],
@@ -103,7 +107,7 @@ def test_bundle_opens_and_describes_itself(tmp_path):
     (lambda m: m.update(buckets=[]), "buckets must be a non-empty list"),
     (lambda m: m.update(modes={}), "no modes"),
     (lambda m: m["modes"]["fp32"].update(signatures=["seq16"]), "mode fp32: lacks signatures ['seq32']"),
-    (lambda m: m.update(schema_version=99), "newer than this edgekit reads"),
+    (lambda m: m.update(schema_version=99), "schema_version 99 is not one this edgekit reads"),
 ])
 def test_bundle_manifest_problems_are_one_line(tmp_path, change, fragment):
     root = make_bundle(tmp_path / "b")
@@ -125,11 +129,11 @@ def test_bundle_file_problems_are_one_line(tmp_path):
         Bundle.open(bad_json)
     no_vocab = make_bundle(tmp_path / "no_vocab")
     (no_vocab / "vocab.txt").unlink()
-    with pytest.raises(BundleError, match="missing vocab.txt"):
+    with pytest.raises(BundleError, match="vocabulary 'vocab.txt' is missing"):
         Bundle.open(no_vocab)
     labels = make_bundle(tmp_path / "labels")
     (labels / "labels.txt").write_text("positive\nnegative\nneutral\n")
-    with pytest.raises(BundleError, match="differs from manifest labels"):
+    with pytest.raises(BundleError, match="differs from the manifest labels"):
         Bundle.open(labels)
 
     b = Bundle.open(make_bundle(tmp_path / "files"))
@@ -143,10 +147,10 @@ def test_bundle_file_problems_are_one_line(tmp_path):
     data[-1] ^= 0xFF  # same size, other content
     f.write_bytes(bytes(data))
     b.verify("fp32", sha256=False)
-    with pytest.raises(BundleError, match="sha256 differs"):
+    with pytest.raises(BundleError, match="differs from the manifest.s sha256"):
         b.verify("fp32")
     f.write_bytes(bytes(data[: len(data) // 2]))  # truncated: caught by the size alone
-    with pytest.raises(BundleError, match="size or sha256 differs"):
+    with pytest.raises(BundleError, match="bytes, the manifest says"):
         b.verify("fp32", sha256=False)
 
 
@@ -253,8 +257,8 @@ def test_synthetic_record_has_null_quality():
 # the results file
 
 
-def _rec(key: str, **more) -> dict:
-    return {"kind": contracts.RESULT_KIND, "run_key": key, **more}
+def _rec(key: str | None, **more) -> dict:
+    return {"schema_version": contracts.RESULT_SCHEMA_VERSION, "kind": contracts.RESULT_KIND, "run_key": key, **more}
 
 
 def test_results_file_appends_reads_and_survives_a_torn_line(tmp_path):
@@ -294,8 +298,8 @@ def test_results_file_mistakes_are_one_line(tmp_path):
 
 def test_latest_records_keeps_the_last_record_of_each_run_key(tmp_path):
     first, second = tmp_path / "1.jsonl", tmp_path / "2.jsonl"
-    write_records(first, [_rec("a", v=1), _rec("b", v=1), {"kind": contracts.RESULT_KIND, "v": "no key"}])
-    write_records(second, [_rec("a", v=2), {"kind": contracts.RESULT_KIND, "v": "no key either"}])
+    write_records(first, [_rec("a", v=1), _rec("b", v=1), {**_rec(None), "v": "no key"}])
+    write_records(second, [_rec("a", v=2), {**_rec(None), "v": "no key either"}])
     got = latest_records([first, second])
     assert [(r.get("run_key"), r["v"]) for r in got] == [("a", 2), ("b", 1), (None, "no key"),
                                                          (None, "no key either")]

@@ -130,14 +130,19 @@ class SshTarget(Target):
             raise EdgekitError(f"{self.spec}: cannot create a remote temp folder")
         self.remote_dir = remote
 
-    def _send(self, files: dict[str, Path], key: str) -> None:
-        """Upload ``{remote relative path: local file}`` as one tar stream (once per key)."""
+    def _send(self, files: dict[str, Path | bytes], key: str) -> None:
+        """Upload ``{remote relative path: local file or its bytes}`` as one tar stream (once per key)."""
         if key in self._sent:
             return
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w") as tar:
             for rel, local in sorted(files.items()):
-                tar.add(str(local), arcname=rel, recursive=False)
+                if isinstance(local, bytes):
+                    info = tarfile.TarInfo(rel)
+                    info.size = len(local)
+                    tar.addfile(info, io.BytesIO(local))
+                else:
+                    tar.add(str(local), arcname=rel, recursive=False)
         proc = self._exec(f"tar -C {shlex.quote(self.remote_dir)} -xf -", stdin=buf.getvalue(), what="upload")
         if proc.returncode != 0:
             last = (proc.stderr.decode(errors="replace").strip().splitlines() or ["?"])[-1]
@@ -156,9 +161,12 @@ class SshTarget(Target):
         entry = bundle.mode_entry(job.mode)
         name = f"{bundle.manifest['model']['name']}-{bundle.manifest['modes'][job.mode]['sha256'][:12]}"
         rel = f"bundles/{_safe(name)}"
-        files = {f"{rel}/{MANIFEST_NAME}": bundle.path / MANIFEST_NAME,
-                 f"{rel}/{bundle.manifest['tokenizer']['vocab_file']}": bundle.path / bundle.manifest["tokenizer"]["vocab_file"],
-                 f"{rel}/{entry['file']}": bundle.model_file(job.mode)}
+        # a one-mode bundle: its manifest lists only the mode sent, so the device's validation holds
+        manifest = json.dumps(bundle.manifest_for([job.mode]), indent=1).encode("utf-8")
+        files: dict[str, Path | bytes] = {
+            f"{rel}/{MANIFEST_NAME}": manifest,
+            f"{rel}/{bundle.manifest['tokenizer']['vocab_file']}": bundle.path / bundle.manifest["tokenizer"]["vocab_file"],
+            f"{rel}/{entry['file']}": bundle.model_file(job.mode)}
         if (bundle.path / LABELS_NAME).is_file():
             files[f"{rel}/{LABELS_NAME}"] = bundle.path / LABELS_NAME
         self._send(files, rel)

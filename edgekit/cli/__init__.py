@@ -2,19 +2,22 @@
 
 Each module in :data:`COMMAND_MODULES` exposes ``register(cli)``, adding its commands to the root
 group. User mistakes raise :class:`~edgekit.errors.EdgekitError` and end as one line on stderr with
-exit code 2 — no traceback. The group's ``--quiet`` / ``--verbose`` set what the terminal shows
-(:mod:`.quiet`) before any command imports TensorFlow.
+exit code 2 — no traceback; anything else is a bug and ends as one ``internal error`` line with exit
+code 1. ``--debug`` (or ``EDGEKIT_DEBUG=1``) prints the traceback behind either line. The group's
+``--quiet`` / ``--verbose`` set what the terminal shows (:mod:`.quiet`) before any command imports
+TensorFlow.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
+import traceback
 
 import click
 
 from .. import __version__
-from ..errors import EdgekitError
+from ..errors import EdgekitError, first_line
 from . import quiet
 
 COMMAND_MODULES = (
@@ -32,20 +35,39 @@ COMMAND_MODULES = (
 
 
 class EdgekitGroup(click.Group):
-    """Turns EdgekitError (and a few OS errors that are user mistakes) into one clear line."""
+    """Ends every failure as one line on stderr: ``error: ...`` and exit code 2 for user mistakes
+    (EdgekitError and the OS errors a user's paths cause), ``error: internal error: ...`` and exit
+    code 1 for anything else; with ``--debug`` the traceback follows the line."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except EdgekitError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-        except FileNotFoundError as exc:
-            click.echo(f"error: file not found: {exc.filename or exc}", err=True)
-            sys.exit(2)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # click's own usage errors and exits
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except EdgekitError as exc:
+            _fail(ctx, exc, str(exc), 2)
+        except FileNotFoundError as exc:
+            _fail(ctx, exc, f"file not found: {exc.filename or exc}", 2)
+        except OSError as exc:  # permission denied, disk full, ... on a path the user gave
+            where = f": {exc.filename}" if exc.filename else ""
+            _fail(ctx, exc, f"{exc.strerror or first_line(exc)}{where}", 2)
+        except Exception as exc:  # a bug: one line, the traceback only on request
+            message = first_line(exc, default="") if str(exc).strip() else ""
+            hint = "" if ctx.params.get("debug") else " (run with --debug for the traceback)"
+            _fail(ctx, exc, f"internal error: {type(exc).__name__}{': ' + message if message else ''}{hint}", 1)
+
+
+def _fail(ctx: click.Context, exc: BaseException, line: str, code: int) -> None:
+    """``error: LINE`` on stderr, with --debug the traceback behind it (the library error an
+    EdgekitError was raised ``from None`` over included), and exit ``code``."""
+    click.echo(f"error: {line}", err=True)
+    if ctx.params.get("debug"):
+        exc.__suppress_context__ = False
+        click.echo("".join(traceback.format_exception(exc)).rstrip("\n"), err=True)
+    sys.exit(code)
 
 
 @click.group(cls=EdgekitGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -54,7 +76,9 @@ class EdgekitGroup(click.Group):
               help="Only results, warnings and errors: no progress bars or progress lines.")
 @click.option("-v", "--verbose", is_flag=True,
               help="Debug lines, and everything TensorFlow, absl, oneDNN, CUDA and LiteRT print (hidden by default).")
-def cli(quiet_: bool, verbose: bool) -> None:
+@click.option("--debug", is_flag=True, envvar="EDGEKIT_DEBUG",
+              help="After an error's one line, print the traceback behind it (also EDGEKIT_DEBUG=1).")
+def cli(quiet_: bool, verbose: bool, debug: bool) -> None:
     """edgekit: fine-tune a BERT text classifier, distill small students, convert them to TFLite and
     benchmark them on CPUs, ARM boards and phones.
 

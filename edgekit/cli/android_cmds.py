@@ -8,6 +8,8 @@ import click
 
 from .. import android
 
+ASSETS = Path("app", "src", "main", "assets")  # what android.copy_assets writes under --app
+
 
 def register(cli: click.Group) -> None:
     cli.add_command(android_group)
@@ -22,8 +24,9 @@ def android_group() -> None:
 @android_group.command("golden")
 @click.option("--vocab", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="WordPiece vocab.txt (default: the offline MiniLM test package's uncased BERT vocab).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=android.GOLDEN_DIR,
-              show_default=True, help="Folder for the fixture files.")
+@click.option("--out", type=click.Path(path_type=Path), default=android.GOLDEN_DIR, show_default=True,
+              help="Folder for the fixture files: a new or empty folder, or one holding golden fixtures, which "
+                   "are rewritten.")
 @click.option("--count", type=click.IntRange(min=len(android._fixed_cases())), default=600, show_default=True,
               help="Number of golden sentences.")
 @click.option("--seed", type=int, default=android.GOLDEN_SEED, show_default=True)
@@ -35,6 +38,9 @@ def golden(vocab: Path | None, out: Path, count: int, seed: int) -> None:
     per-character normalisation table, metrics computed by edgekit.metrics and the contract
     field lists. Commit the result; tests/test_android.py checks it regenerates identically.
     """
+    from ..fsutil import check_output
+
+    check_output(out, reuse=True, marker=android.GOLDEN_FILES[0])
     vocab = vocab or android.default_golden_vocab()
     paths = android.write_golden(vocab, out, count=count, seed=seed)
     total = sum(p.stat().st_size for p in paths)
@@ -45,10 +51,12 @@ def golden(vocab: Path | None, out: Path, count: int, seed: int) -> None:
 @click.argument("bundles", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--eval", "eval_path", required=True, type=click.Path(path_type=Path),
               help="Labelled eval data (JSONL text/label, or any format edgekit data reads).")
-@click.option("--limit", type=int, default=None, help="Keep N examples, stratified by label (seeded).")
+@click.option("--limit", type=int, default=None,
+              help="Keep N >= 1 examples, stratified by label (seeded; default: all of them).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the --limit subset.")
-@click.option("--app", "app_dir", type=click.Path(file_okay=False, path_type=Path), default=android.ANDROID_DEMO,
-              show_default=True, help="The Android demo project folder.")
+@click.option("--app", "app_dir", type=click.Path(path_type=Path), default=android.ANDROID_DEMO,
+              show_default=True, help="The Android demo project folder; its app/src/main/assets/bundle, bundles/, "
+                                      "eval.jsonl and eval.meta.json are replaced.")
 @click.option("--name", default=None, help="Dataset name for result records (default: from split.json or the file).")
 @click.option("--split", default=None, help="Dataset split for result records (default: from the file name).")
 @click.option("--no-verify-sha", is_flag=True, help="Skip re-hashing the model files against the manifest.")
@@ -61,6 +69,9 @@ def android_assets(bundles: tuple[Path, ...], eval_path: Path, limit: int | None
     Every bundle is validated against the manifest contract and every eval label must be one of
     the bundle's labels before anything is written.
     """
+    from ..fsutil import check_output
+
+    check_output(app_dir / ASSETS, what="--app", reuse=True)
     out = android.copy_assets(list(bundles), eval_path, app_dir, limit=limit, seed=seed, name=name, split=split,
                               verify_sha=not no_verify_sha)
     for b in out["bundles"]:

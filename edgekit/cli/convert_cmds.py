@@ -3,50 +3,57 @@
 from __future__ import annotations
 
 import json
+import math
 
 import click
 
 from ..converters.convert import DEFAULT_MODES, FALLBACKS
 from ..converters.modes import modes_help
 from ..runtime.buckets import DEFAULT_BUCKETS, SIGNATURE_PREFIX
-from .options import int_list, load_splits, splits_options
+from .options import SHARE, int_list, load_splits, splits_options
+
+# --threshold KEY → (the Thresholds field, the largest legal value: agreements and F1 drops are shares)
+THRESHOLD_KEYS = {"agreement": ("min_argmax_agreement", 1.0), "f1_drop": ("max_macro_f1_drop", 1.0),
+                  "logit_error": ("max_abs_logit_error", math.inf)}
+THRESHOLD_KEYS.update({field: (field, top) for field, top in THRESHOLD_KEYS.values()})
 
 
 def _thresholds(values: tuple[str, ...]) -> dict[str, dict]:
-    """``MODE:KEY=VALUE`` → {mode: {key: value}}."""
+    """``MODE:KEY=VALUE`` → {mode: {key: value}}, each value in its legal range."""
     from ..errors import EdgekitError
 
-    keys = {"agreement": "min_argmax_agreement", "min_argmax_agreement": "min_argmax_agreement",
-            "f1_drop": "max_macro_f1_drop", "max_macro_f1_drop": "max_macro_f1_drop",
-            "logit_error": "max_abs_logit_error", "max_abs_logit_error": "max_abs_logit_error"}
     out: dict[str, dict] = {}
     for v in values:
         try:
             mode, rest = v.split(":", 1)
             key, num = rest.split("=", 1)
-            out.setdefault(mode.strip(), {})[keys[key.strip()]] = float(num)
+            field, top = THRESHOLD_KEYS[key.strip()]
+            value = float(num)
         except (ValueError, KeyError):
             raise EdgekitError(f"--threshold takes MODE:KEY=VALUE with KEY one of agreement, f1_drop, logit_error "
                                f"(e.g. int8:agreement=0.95), got {v!r}") from None
+        if not 0.0 <= value <= top:  # nan fails too
+            raise EdgekitError(f"--threshold {v}: {key.strip()} must be between 0 and {top:g}")
+        out.setdefault(mode.strip(), {})[field] = value
     return out
 
 
 @click.command("convert")
 @click.argument("model_dir", type=click.Path())
 @splits_options
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Bundle folder to write.")
+@click.option("--out", "out_dir", required=True, type=click.Path(), help="Bundle folder to write.")
 @click.option("--modes", default=",".join(DEFAULT_MODES), show_default=True,
               help=f"Comma-separated, or all: {modes_help()}.")
 @click.option("--buckets", default=",".join(map(str, DEFAULT_BUCKETS)), show_default=True,
               help="Sequence-length buckets: one [1,L] signature per bucket in every file.")
 @click.option("--signature-prefix", default=SIGNATURE_PREFIX, show_default=True, help="Signature names are PREFIX<length>.")
-@click.option("--calibration-samples", default=200, show_default=True, type=int,
+@click.option("--calibration-samples", default=200, show_default=True, type=click.IntRange(min=1),
               help="Training sentences used to calibrate int8/int16x8, spread evenly over the buckets.")
 @click.option("--int8-io", is_flag=True, help="int8: make the logits output int8 too (ids stay int32).")
 @click.option("--fallback", type=click.Choice(FALLBACKS), default="auto", show_default=True,
               help="int8/int16x8 float fallback: none; family (BERT: LayerNorm kept float); auto (family + ops "
                    "chosen by measured per-layer error until --target-agreement on held-out training sentences).")
-@click.option("--target-agreement", default=0.99, show_default=True, type=float,
+@click.option("--target-agreement", default=0.99, show_default=True, type=SHARE,
               help="Agreement the auto fallback search aims for.")
 @click.option("--threshold", "thresholds", multiple=True, metavar="MODE:KEY=VALUE",
               help="Override a parity threshold, e.g. int8:agreement=0.95, fp16:f1_drop=0.02, "
@@ -76,9 +83,10 @@ def convert_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, l
           --modes fp32,dynamic_int8,int8 --out bundles/teacher-fpb75
     """
     from ..converters.convert import ConvertOptions, convert_model_dir
+    from ..fsutil import check_output
     from ..models.modeldir import read_meta
 
-    read_meta(model_dir)  # a missing or wrong model dir fails here, before any data work
+    check_output(out_dir, overwrite=overwrite, inputs=(model_dir, data_path, split_dir))
     # every option checked once, here, into a frozen value (a bad mode, bucket or threshold is a one-line error)
     options = ConvertOptions(modes=modes, buckets=int_list(buckets, "--buckets", "16,32,64"),
                              signature_prefix=signature_prefix, calibration_samples=calibration_samples,
@@ -86,6 +94,7 @@ def convert_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, l
                              thresholds=_thresholds(thresholds), metadata=not no_metadata,
                              metadata_mode=metadata_mode, overwrite=overwrite, seed=seed,
                              allow_other_data=allow_other_data)
+    read_meta(model_dir)  # a missing or wrong model dir fails here, before any data work
     splits = load_splits(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding)
     manifest = convert_model_dir(model_dir, out_dir, splits, options)
     click.echo(f"bundle → {out_dir}")

@@ -28,10 +28,9 @@ def stats_cmd(path, fmt, text_column, label_column, labels, level, encoding, voc
       edgekit data stats ../shared/data/financial_phrasebank/Sentences_75Agree.txt --vocab VOCAB
     """
     from ..data.split import deduplicate
-    from ..tokenizer import WordPieceTokenizer
 
+    tokenizer = _tokenizer(vocab) if vocab else None
     ds = load_data(path, fmt, text_column, label_column, labels, level, encoding)
-    tokenizer = WordPieceTokenizer.from_file(vocab) if vocab else None
     out = ds.stats(tokenizer)
     out["dedup"] = deduplicate(ds)[1]
     if as_json:
@@ -51,10 +50,25 @@ def stats_cmd(path, fmt, text_column, label_column, labels, level, encoding, voc
                f"{d['conflicting_sentences_dropped']}")
 
 
+def _tokenizer(vocab: str):
+    """The WordPiece tokenizer of a vocab.txt given with --vocab, or one clear error."""
+    from ..errors import DataError
+    from ..tokenizer import WordPieceTokenizer
+
+    try:
+        return WordPieceTokenizer.from_file(vocab)
+    except UnicodeDecodeError:
+        raise DataError(f"--vocab {vocab}: not a UTF-8 vocab.txt") from None
+    except OSError as exc:
+        raise DataError(f"--vocab {vocab}: cannot read it ({exc.strerror or exc})") from None
+    except ValueError as exc:  # no [UNK] / [CLS] / [SEP] / [PAD]
+        raise DataError(f"--vocab {vocab}: not a BERT vocab.txt ({exc})") from None
+
+
 @data_group.command("split")
 @click.argument("path", required=False)
 @data_options
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write.")
+@click.option("--out", "out_dir", required=True, type=click.Path(), help="Folder to write.")
 @click.option("--seed", default=42, show_default=True, type=int)
 @click.option("--fractions", default="0.8,0.1,0.1", show_default=True, help="train,validation,test")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
@@ -66,13 +80,15 @@ def split_cmd(path, fmt, text_column, label_column, labels, level, encoding, out
     """
     from ..data import split_dataset
     from ..errors import EdgekitError
+    from ..fsutil import check_output
 
+    check_output(out_dir, overwrite=overwrite, inputs=(path,))  # before loading: a bad --out wastes nothing
     ds = load_data(path, fmt, text_column, label_column, labels, level, encoding)
     splits = split_dataset(ds, parse_fractions(fractions), seed=seed)
     try:
         splits.save(out_dir, overwrite=overwrite)
-    except FileExistsError as exc:
-        raise EdgekitError(str(exc)) from None
+    except OSError as exc:  # e.g. the disk is full
+        raise EdgekitError(f"cannot write {out_dir}: {exc.strerror or exc}") from None
     for name, counts in splits.info["counts"].items():
         click.echo(f"{name:>10}: {sum(counts.values()):5d}  {counts}")
     click.echo(f"wrote {out_dir}")

@@ -11,18 +11,7 @@ import click
 
 from ..distill.losses import losses_help
 from ..models.registry import family_names, get_family
-from .options import load_splits, splits_options
-
-
-def _floats(value: str | None) -> list[float] | None:
-    from ..errors import EdgekitError
-
-    if not value:
-        return None
-    try:
-        return [float(v) for v in value.split(",") if v.strip()]
-    except ValueError:
-        raise EdgekitError(f"expected comma-separated numbers, got {value!r}") from None
+from .options import POSITIVE_FLOAT, SHARE, FiniteRange, float_list, load_splits, splits_options
 
 
 def _family_defaults(key: str) -> str:
@@ -43,7 +32,7 @@ def distill_options(fn: Callable) -> Callable:
                      help=f"Comma-separated terms, each name[=weight]: {losses_help()}. Hidden-state terms compare "
                           "per-token states (a BiLSTM's through a learned projection to the teacher's width). "
                           "Without weights: hard gets 1-alpha, the soft logit term alpha, feature terms 1."),
-        click.option("--alpha", default=0.5, show_default=True, type=float,
+        click.option("--alpha", default=0.5, show_default=True, type=SHARE,
                      help="Weight of the SOFT loss; the hard-label loss gets 1-alpha (alpha=1: pure distillation)."),
         click.option("--layer-map", default=None,
                      help="student:teacher hidden-layer pairs for hidden losses, e.g. 0:1,1:3,2:5 "
@@ -53,38 +42,56 @@ def distill_options(fn: Callable) -> Callable:
                      help="Transfer-set augmentation: none, tang (mask=0.1,swap=0.1,ngram=0.25) or explicit "
                           "rules like mask=0.1,ngram=0.25,swap=0.1,delete=0.05; neighbour=0.1 replaces a word "
                           "with one of its 8 nearest words in the teacher's token space."),
-        click.option("--augment-multiplier", default=1, show_default=True, type=int,
+        click.option("--augment-multiplier", default=1, show_default=True, type=click.IntRange(min=1),
                      help="Transfer set size as a multiple of the training split (synthetic sentences are "
                           "labelled by the teacher)."),
         click.option("--augment-seed", default=0, show_default=True, type=int),
         click.option("--unlabelled", default=None, type=click.Path(dir_okay=False, exists=True),
                      help="In-domain sentences without labels to add to the transfer set (.txt one per line, or any "
                           "data format; labels ignored). The teacher labels them; sentences in the split are dropped."),
-        click.option("--epochs", default=None, type=int, help=_family_defaults("epochs")),
-        click.option("--batch-size", default=None, type=int, help="Default 32."),
-        click.option("--lr", "learning_rate", default=None, type=float, help=_family_defaults("learning_rate")),
-        click.option("--patience", default=None, type=int, help=_family_defaults("patience")),
+        click.option("--epochs", default=None, type=click.IntRange(min=1), help=_family_defaults("epochs")),
+        click.option("--batch-size", default=None, type=click.IntRange(min=1), help="Default 32."),
+        click.option("--lr", "learning_rate", default=None, type=POSITIVE_FLOAT,
+                     help=_family_defaults("learning_rate")),
+        click.option("--patience", default=None, type=click.IntRange(min=1),
+                     help="Stop after this many epochs without a better validation macro-F1. "
+                          + _family_defaults("patience")),
         click.option("--schedule", default=None, type=click.Choice(["exponential", "linear", "constant"]),
                      help="Learning-rate schedule (default: linear = warm-up, then linear decay to 0 at the last "
                           "epoch)."),
-        click.option("--warmup-ratio", default=None, type=float,
+        click.option("--warmup-ratio", default=None, type=FiniteRange(0, 1, max_open=True),
                      help="Share of the planned steps spent warming up (linear schedule; default 0.1)."),
         click.option("--class-weights", type=click.Choice(["none", "balanced"]), default="none", show_default=True,
                      help="balanced: weight each example's loss by the inverse frequency of its (hard) label."),
-        click.option("--ema", default=None, type=float,
+        click.option("--ema", default=None, type=FiniteRange(0, 1, max_open=True),
                      help="Polyak averaging: keep an exponential moving average of the weights with this decay "
                           "(e.g. 0.99); each epoch evaluates, and the best is kept, with the averaged weights. "
                           "Default 0 = off."),
-        click.option("--max-length", default=None, type=int, help="Default: the teacher's."),
+        click.option("--max-length", default=None, type=click.IntRange(min=8), help="Default: the teacher's."),
         click.option("--seed", default=42, show_default=True, type=int),
-        click.option("--cache-dir", default=None, type=click.Path(file_okay=False),
-                     help="Teacher-output cache (default: $EDGEKIT_CACHE_DIR or ~/.cache/edgekit)."),
+        click.option("--cache-dir", default=None, type=click.Path(),
+                     help="Teacher-output cache, reused across runs (default: $EDGEKIT_CACHE_DIR or "
+                          "~/.cache/edgekit)."),
     ]
     return functools.reduce(lambda f, opt: opt(f), reversed(options), splits_options(fn))
 
 
+RESUMABLE_MARKER = "data/split.json"  # what a sweep or distill-benchmark folder holds from its first run on
+
 SPLIT_KEYS = ("data_path", "split_dir", "split_seed", "fmt", "text_column", "label_column", "labels", "level",
               "encoding")
+
+
+def _inputs(teacher_dir: str, opts: dict) -> tuple:
+    """The paths a command reads, which an output it replaces must not be or contain."""
+    return teacher_dir, opts.get("data_path"), opts.get("split_dir"), opts.get("unlabelled")
+
+
+def _check_cache(cache_dir: str | None) -> None:
+    if cache_dir:
+        from ..fsutil import check_output
+
+        check_output(cache_dir, what="--cache-dir", reuse=True)
 
 
 def _splits(opts: dict):
@@ -99,7 +106,6 @@ def _settings(opts: dict, temperature: float, name: str):
     from ..distill.job import DistillSettings, train_config_for
     from ..distill.losses import make_recipe, parse_layer_map
     from ..distill.students import parse_student
-    from ..errors import EdgekitError
 
     o = {k: opts.pop(k) for k in ("student", "loss", "alpha", "layer_map", "augment", "augment_multiplier",
                                   "augment_seed", "unlabelled", "epochs", "batch_size", "learning_rate", "patience",
@@ -108,10 +114,6 @@ def _settings(opts: dict, temperature: float, name: str):
     spec = parse_student(o["student"])  # fail early on a bad spec, before loading anything heavy
     check_features(spec.family, make_recipe(o["loss"], o["alpha"], temperature or 1.0).student_needs)
     parse_augment(o["augment"], o["augment_multiplier"], o["augment_seed"])
-    if (o["epochs"] is not None and o["epochs"] < 1) or (o["batch_size"] is not None and o["batch_size"] < 1):
-        raise EdgekitError("--epochs and --batch-size must be >= 1")
-    if o["ema"] is not None and not 0.0 <= o["ema"] < 1.0:
-        raise EdgekitError(f"--ema must be in [0, 1) (0 = off), got {o['ema']}")
     train = train_config_for(spec.family, epochs=o["epochs"], batch_size=o["batch_size"],
                              learning_rate=o["learning_rate"], patience=o["patience"], schedule=o["schedule"],
                              warmup_ratio=o["warmup_ratio"], ema=o["ema"],
@@ -126,11 +128,13 @@ def _settings(opts: dict, temperature: float, name: str):
 
 @click.command("distill")
 @distill_options
-@click.option("--temperature", "-T", default=2.0, show_default=True, type=float, help="Softmax temperature of kl.")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Student model directory.")
+@click.option("--temperature", "-T", default=2.0, show_default=True, type=POSITIVE_FLOAT,
+              help="Softmax temperature of kl.")
+@click.option("--out", "out_dir", required=True, type=click.Path(), help="Student model directory.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing model directory (and --result-json file).")
 @click.option("--name", default="student", show_default=True)
-@click.option("--result-json", type=click.Path(dir_okay=False), default=None, help="Also write a one-record summary.")
-def distill_cmd(teacher_dir, temperature, out_dir, name, result_json, **opts) -> None:
+@click.option("--result-json", type=click.Path(), default=None, help="Also write a one-record summary.")
+def distill_cmd(teacher_dir, temperature, out_dir, overwrite, name, result_json, **opts) -> None:
     """Distill the teacher into a BiLSTM or a shallow BERT; writes a model directory like the teacher's.
 
     \b
@@ -141,9 +145,14 @@ def distill_cmd(teacher_dir, temperature, out_dir, name, result_json, **opts) ->
           --loss hard,kl,hidden_mse --out runs/bert3
     """
     from ..distill.job import distill
-    from ..fsutil import atomic_write_json
+    from ..fsutil import atomic_write_json, check_output
     from ..provenance import stamp
 
+    inputs = _inputs(teacher_dir, opts)
+    check_output(out_dir, overwrite=overwrite, inputs=inputs)  # before training: a bad --out must not waste a run
+    if result_json:
+        check_output(result_json, what="--result-json", kind="file", overwrite=overwrite, inputs=inputs)
+    _check_cache(opts["cache_dir"])
     settings = _settings(opts, temperature, name)
     splits = _splits(opts)
     result = distill(teacher_dir, splits, out_dir, settings)
@@ -159,10 +168,12 @@ def distill_cmd(teacher_dir, temperature, out_dir, name, result_json, **opts) ->
 @click.command("sweep")
 @distill_options
 @click.option("--temperatures", default=None,
-              help="Comma-separated T grid (default: bilstm 1,2,5; bert 1,2,3).")
-@click.option("--alphas", default=None, help="Comma-separated alpha grid (default: bilstm 0.3,0.5,0.7; bert 0.2,0.5,0.8).")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Sweep folder (points/*.json, sweep.json, sweep.md, heatmap.png). Rerun to resume.")
+              help="Comma-separated T grid, each > 0 (default: bilstm 1,2,5; bert 1,2,3).")
+@click.option("--alphas", default=None,
+              help="Comma-separated alpha grid, each in [0, 1] (default: bilstm 0.3,0.5,0.7; bert 0.2,0.5,0.8).")
+@click.option("--out", "out_dir", required=True, type=click.Path(),
+              help="Sweep folder (points/*.json, sweep.json, sweep.md, heatmap.png). Rerun to resume: an existing "
+                   "sweep folder is continued, never replaced.")
 @click.option("--executor", type=click.Choice(["in-process"]), default="in-process", show_default=True)
 @click.option("--no-models", is_flag=True, help="Do not keep each point's student model directory.")
 def sweep_cmd(teacher_dir, temperatures, alphas, out_dir, executor, no_models, **opts) -> None:
@@ -173,11 +184,17 @@ def sweep_cmd(teacher_dir, temperatures, alphas, out_dir, executor, no_models, *
     """
     from ..distill.executor import EXECUTORS
     from ..distill.sweep import run_sweep
+    from ..fsutil import check_output, removed_if_failed
 
+    check_output(out_dir, reuse=True, marker=RESUMABLE_MARKER)
+    _check_cache(opts["cache_dir"])
+    grid = (float_list(temperatures, "--temperatures", "1,2,5", 0, low_open=True),
+            float_list(alphas, "--alphas", "0.3,0.5,0.7", 0, 1))
     settings = _settings(opts, 1.0, "sweep")
     splits = _splits(opts)
-    summary = run_sweep(teacher_dir, splits, out_dir, settings, _floats(temperatures), _floats(alphas),
-                        executor=EXECUTORS[executor](), keep_models=not no_models)
+    with removed_if_failed(out_dir):
+        summary = run_sweep(teacher_dir, splits, out_dir, settings, *grid, executor=EXECUTORS[executor](),
+                            keep_models=not no_models)
     if summary["points"]:
         click.echo((_read(out_dir, "sweep.md")))
     best = summary["best"]
@@ -200,15 +217,17 @@ def _read(out_dir, name):
 @click.command("distill-benchmark")
 @splits_options
 @click.option("--teacher", "teacher_dir", required=True, type=click.Path(file_okay=False))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Benchmark folder (points, models, benchmark.json, benchmark.md). Rerun to resume.")
+@click.option("--out", "out_dir", required=True, type=click.Path(),
+              help="Benchmark folder (points, models, benchmark.json, benchmark.md). Rerun to resume: an existing "
+                   "benchmark folder is continued, never replaced.")
 @click.option("--only", default=None, help="Comma-separated run ids (default: all; see benchmark.py).")
-@click.option("--bilstm-epochs", default=None, type=int)
-@click.option("--bert-epochs", default=None, type=int)
+@click.option("--bilstm-epochs", default=None, type=click.IntRange(min=1))
+@click.option("--bert-epochs", default=None, type=click.IntRange(min=1))
 @click.option("--seed", default=42, show_default=True, type=int)
-@click.option("--cache-dir", default=None, type=click.Path(file_okay=False))
-@click.option("--result-json", type=click.Path(dir_okay=False), default=None,
-              help="Also copy benchmark.json here (e.g. results/distill-fpb75.json).")
+@click.option("--cache-dir", default=None, type=click.Path(), help="Teacher-output cache, reused across runs.")
+@click.option("--result-json", type=click.Path(), default=None,
+              help="Also copy benchmark.json here (e.g. results/distill-fpb75.json); replaced on every run, "
+                   "like benchmark.json.")
 def benchmark_cmd(teacher_dir, out_dir, only, bilstm_epochs, bert_epochs, seed, cache_dir, result_json,
                   **opts) -> None:
     """Teacher vs BiLSTM (hard/distilled, ± augmentation) vs shallow BERT (3/2 layers, two inits).
@@ -219,12 +238,18 @@ def benchmark_cmd(teacher_dir, out_dir, only, bilstm_epochs, bert_epochs, seed, 
           --result-json results/distill-fpb75.json
     """
     from ..distill.study import run_benchmark
-    from ..fsutil import atomic_write_json
+    from ..fsutil import atomic_write_json, check_output, removed_if_failed
 
+    check_output(out_dir, reuse=True, marker=RESUMABLE_MARKER)
+    if result_json:
+        check_output(result_json, what="--result-json", kind="file", overwrite=True,
+                     inputs=_inputs(teacher_dir, opts))
+    _check_cache(cache_dir)
     splits = _splits(opts)
-    result = run_benchmark(teacher_dir, splits, out_dir, epochs={"bilstm": bilstm_epochs, "bert": bert_epochs},
-                           only=[s.strip() for s in only.split(",")] if only else None, seed=seed,
-                           cache_dir=cache_dir)
+    with removed_if_failed(out_dir):
+        result = run_benchmark(teacher_dir, splits, out_dir, epochs={"bilstm": bilstm_epochs, "bert": bert_epochs},
+                               only=[s.strip() for s in only.split(",")] if only else None, seed=seed,
+                               cache_dir=cache_dir)
     click.echo(_read(out_dir, "benchmark.md"))
     if result_json:
         atomic_write_json(result_json, result)

@@ -12,8 +12,7 @@ def export_group() -> None:
 
 @export_group.command("hf")
 @click.argument("model_dir", type=click.Path(file_okay=False))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Hugging Face folder to write.")
+@click.option("--out", "out_dir", required=True, type=click.Path(), help="Hugging Face folder to write.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing folder.")
 def export_hf(model_dir, out_dir, overwrite) -> None:
     """A BERT-family model directory as a Hugging Face folder (PyTorch / ONNX serving).
@@ -27,8 +26,10 @@ def export_hf(model_dir, out_dir, overwrite) -> None:
       edgekit export hf runs/teacher --out hf/teacher
       python -c "from transformers import pipeline; print(pipeline('text-classification', 'hf/teacher')('Profit rose'))"
     """
+    from ..fsutil import check_output
     from ..hf.export import export_model_dir
 
+    check_output(out_dir, overwrite=overwrite, inputs=(model_dir,))
     export_model_dir(model_dir, out_dir, overwrite=overwrite)
 
 

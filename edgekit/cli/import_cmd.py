@@ -9,17 +9,17 @@ from ..hf.parity import DEFAULT_PROBES
 
 @click.command("import")
 @click.argument("src")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Model directory to write.")
+@click.option("--out", "out_dir", required=True, type=click.Path(), help="Model directory to write.")
 @click.option("--labels", default=None,
               help="Comma-separated label names in output order (required when config.json has only LABEL_0, "
                    "LABEL_1, ...; otherwise renames them).")
-@click.option("--max-length", type=int, default=None,
+@click.option("--max-length", type=click.IntRange(min=2), default=None,
               help="Token length the model directory records for training and evaluation "
                    "[default: the tokenizer's model_max_length, at most the model's positions].")
 @click.option("--data", "probe_data", default=None,
               help="Probe sentences for the parity check against PyTorch: the first --probes texts of this data "
                    "(any format edgekit reads) [default: built-in financial sentences].")
-@click.option("--probes", type=int, default=DEFAULT_PROBES, show_default=True,
+@click.option("--probes", type=click.IntRange(min=1), default=DEFAULT_PROBES, show_default=True,
               help="How many probe sentences the parity check runs.")
 @click.option("--no-parity", is_flag=True,
               help="Skip the parity check against PyTorch (it runs when torch and transformers are installed).")
@@ -45,8 +45,10 @@ def import_cmd(src, out_dir, labels, max_length, probe_data, probes, no_parity, 
       edgekit import ./finbert-tone --out runs/finbert
       edgekit convert runs/finbert --data PATH --modes fp32,dynamic_int8 --out bundles/finbert
     """
+    from ..fsutil import check_output
     from ..hf import import_checkpoint
 
+    check_output(out_dir, overwrite=overwrite, inputs=(src, probe_data))
     names = [n.strip() for n in labels.split(",")] if labels is not None else None
     import_checkpoint(src, out_dir, labels=names, max_length=max_length, overwrite=overwrite, parity=not no_parity,
                       probe_data=probe_data, probes=probes)

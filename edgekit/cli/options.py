@@ -3,23 +3,59 @@
 from __future__ import annotations
 
 import functools
+import math
 from typing import Callable
 
 import click
 
-from ..errors import DataError
+from ..errors import DataError, EdgekitError
 
 
-def int_list(value: str, what: str, example: str) -> list[int]:
-    """``"16,32"`` → ``[16, 32]`` for a comma-separated option; one clear error otherwise."""
-    from ..errors import EdgekitError
 
+class FiniteRange(click.FloatRange):
+    """click's FloatRange without nan and ±inf (which pass every range comparison or limit)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{number} is not a finite number.", param, ctx)
+        return number
+
+
+POSITIVE_FLOAT = FiniteRange(min=0, min_open=True)  # learning rates, temperatures, budgets: > 0
+SHARE = FiniteRange(0, 1)  # agreements, weights, ratios: in [0, 1]
+
+
+def int_list(value: str, what: str, example: str, minimum: int = 1) -> list[int]:
+    """``"16,32"`` → ``[16, 32]`` for a comma-separated option of numbers >= ``minimum``; one clear error
+    otherwise."""
     try:
         out = [int(v) for v in value.split(",") if v.strip()]
     except ValueError:
         raise EdgekitError(f"{what} takes comma-separated integers like {example} (got {value!r})") from None
     if not out:
         raise EdgekitError(f"{what} is empty")
+    if min(out) < minimum:
+        raise EdgekitError(f"{what} takes numbers >= {minimum} (got {value!r})")
+    return out
+
+
+def float_list(value: str | None, what: str, example: str, low: float, high: float | None = None,
+               low_open: bool = False) -> list[float] | None:
+    """``"0.3,0.5"`` → ``[0.3, 0.5]`` for a comma-separated option of numbers in a range (None when not
+    given); one clear error otherwise."""
+    if not value:
+        return None
+    try:
+        out = [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise EdgekitError(f"{what} takes comma-separated numbers like {example} (got {value!r})") from None
+    bad = [v for v in out if not math.isfinite(v) or not (v > low if low_open else v >= low)
+           or (high is not None and v > high)]
+    if bad or not out:
+        shown = f"> {low:g}" if low_open else f">= {low:g}"
+        shown += f" and <= {high:g}" if high is not None else ""
+        raise EdgekitError(f"{what} takes numbers {shown} like {example} (got {value!r})")
     return out
 
 

@@ -10,8 +10,10 @@ import click
 from ..benchmarks.targets.arm64 import CPUS
 from ..converters.modes import modes_help
 from ..pipeline import BenchSettings, ConvertSettings, DataSettings, RunSettings, StudentsSettings, TeacherSettings
+from .options import POSITIVE_FLOAT, int_list
 
 _D = RunSettings()  # the defaults, in one place
+RUN_MARKER = ".stages"  # what a run folder holds once its first stage has finished
 
 
 def _joined(values, sep: str = ",") -> str:
@@ -22,17 +24,18 @@ def _joined(values, sep: str = ",") -> str:
 @click.option("--data", default=None,
               help="Labelled data instead of the embedded default (FPB file, csv/tsv/jsonl with text,label).")
 @click.option("--format", "data_format", default=_D.data.format, show_default=True, help="Format of --data.")
-@click.option("--out", default=str(_D.out), show_default=True, type=click.Path(file_okay=False),
-              help="Run folder: data split, models, bundles, results, report.")
+@click.option("--out", default=str(_D.out), show_default=True, type=click.Path(),
+              help="Run folder: data split, models, bundles, results, report. An existing run folder is resumed "
+                   "(see --fresh), never replaced; a non-empty folder that is not a run folder is refused.")
 @click.option("--model", "model", default=None,
               help="Start from this fine-tuned classifier instead of training a teacher: what 'edgekit import' "
                    "takes (a local Hugging Face folder, hf://ORG/NAME) or an edgekit model directory. Its labels "
                    "must be the data's.")
 @click.option("--backbone", default=_D.teacher.backbone, show_default=True,
               help="Teacher backbone (see 'train teacher').")
-@click.option("--teacher-epochs", default=_D.teacher.epochs, show_default=True, type=int)
-@click.option("--teacher-lr", default=_D.teacher.lr, show_default=True, type=float)
-@click.option("--max-length", default=_D.teacher.max_length, show_default=True, type=int)
+@click.option("--teacher-epochs", default=_D.teacher.epochs, show_default=True, type=click.IntRange(min=1))
+@click.option("--teacher-lr", default=_D.teacher.lr, show_default=True, type=POSITIVE_FLOAT)
+@click.option("--max-length", default=_D.teacher.max_length, show_default=True, type=click.IntRange(min=8))
 @click.option("--seed", default=_D.data.seed, show_default=True, type=int)
 @click.option("--fresh", is_flag=True, help="Redo every stage instead of reusing finished ones.")
 @click.option("--arm", is_flag=True, help="Also benchmark on the emulated arm64 target (qemu; prepared on first use).")
@@ -44,10 +47,11 @@ def _joined(values, sep: str = ",") -> str:
               help=f"TFLite modes of every bundle: {modes_help()}.")
 @click.option("--buckets", default=_joined(_D.convert.buckets), show_default=True,
               help="Sequence-length buckets (signatures).")
-@click.option("--calibration-samples", default=_D.convert.calibration_samples, show_default=True, type=int,
+@click.option("--calibration-samples", default=_D.convert.calibration_samples, show_default=True,
+              type=click.IntRange(min=1),
               help="Training sentences used to calibrate full-integer modes.")
 @click.option("--threads", default=_joined(_D.bench.threads), show_default=True,
-              help="Benchmark thread counts, e.g. 1,2.")
+              help="Benchmark thread counts (>= 1), e.g. 1,2.")
 @click.pass_context
 def run_cmd(ctx, data, data_format, out, model, backbone, teacher_epochs, teacher_lr, max_length, seed, fresh, arm,
             arm_cpu, students, modes, buckets, calibration_samples, threads) -> None:
@@ -60,21 +64,20 @@ def run_cmd(ctx, data, data_format, out, model, backbone, teacher_epochs, teache
     """
     from ..converters.stage import convert_options
     from ..errors import EdgekitError
+    from ..fsutil import check_output, removed_if_failed
     from ..pipeline import run_pipeline
 
     given = [f"--{name.replace('_', '-')}" for name in ("backbone", "teacher_epochs", "teacher_lr")
              if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
     if model is not None and given:
         raise EdgekitError(f"--model uses a trained classifier, so {', '.join(given)} (teacher training) does not apply")
+    check_output(out, reuse=True, marker=RUN_MARKER)
     if model is not None:  # a model whose labels are not the data's fails here, before any stage runs
         from ..train.given import check_labels_of_data
 
         check_labels_of_data(model, data, data_format)
-    try:
-        bucket_list = tuple(int(b) for b in _items(buckets, ","))
-        thread_list = tuple(int(t) for t in _items(threads, ","))
-    except ValueError:
-        raise EdgekitError("--buckets and --threads take comma-separated whole numbers, e.g. 16,32,64") from None
+    bucket_list = tuple(int_list(buckets, "--buckets", "16,32,64")) if buckets.strip() else ()
+    thread_list = tuple(int_list(threads, "--threads", "1,2"))
     if model is not None and bucket_list:
         bucket_list = _model_buckets(model, bucket_list, ctx.get_parameter_source("buckets"))
     settings = RunSettings(
@@ -87,7 +90,8 @@ def run_cmd(ctx, data, data_format, out, model, backbone, teacher_epochs, teache
                                 calibration_samples=calibration_samples, seed=seed),
         bench=BenchSettings(arm=arm, arm_cpu=arm_cpu, threads=thread_list))
     convert_options(settings.convert)  # a bad --modes or --buckets fails here, before any training
-    summary = run_pipeline(settings)
+    with removed_if_failed(out):
+        summary = run_pipeline(settings)
     click.echo(f"\nedgekit run → {out}")
     for name, result in summary["stages"].items():
         shown = {k: v for k, v in result.items() if isinstance(v, (int, float, str)) and k != "reused"}

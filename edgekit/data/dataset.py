@@ -32,6 +32,8 @@ class Dataset:
 
     def __post_init__(self) -> None:
         known = set(self.labels)
+        if len(known) != len(self.labels):
+            raise DataError(f"{self.name}: the label set {list(self.labels)} names a label twice")
         for ex in self.examples:
             if ex.label not in known:
                 raise DataError(f"{self.name}: label {ex.label!r} is not in the label set {list(self.labels)}")

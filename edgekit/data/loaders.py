@@ -1,20 +1,28 @@
 """Loaders for labelled text, one per format, chosen from a registry (no if-chains).
 
 Every loader yields ``(text, label, where)`` where ``where`` is ``file:line`` so that a bad record
-is reported with its place. :func:`load_dataset` validates the label set and builds a
-:class:`~edgekit.data.Dataset`.
+is reported with its place. Files are decoded by :func:`.textfile.read_text` (encoding errors, byte-order
+marks, mojibake). The loaders are strict: a row with more or fewer fields than the header, a JSON
+value that is not a string (``null``, a number), a missing key or column is an error naming its
+line, never a guess. :func:`load_dataset` validates the label set, skips rows with empty text (with
+one warning counting them) and builds a :class:`~edgekit.data.Dataset`.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
+import logging
 import os
+import unicodedata
+from collections import Counter
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from ..errors import DataError, first_line
 from .dataset import Dataset, Example
+from .textfile import read_text
 
 Record = tuple[str, str, str]  # text, label, where
 Loader = Callable[..., Iterator[Record]]
@@ -23,6 +31,8 @@ FPB_LABELS = ("negative", "neutral", "positive")
 FPB_LEVELS = ("50Agree", "66Agree", "75Agree", "AllAgree")
 
 FORMATS: dict[str, Loader] = {}
+
+logger = logging.getLogger(__name__)
 
 
 def register_format(name: str) -> Callable[[Loader], Loader]:
@@ -33,15 +43,23 @@ def register_format(name: str) -> Callable[[Loader], Loader]:
     return deco
 
 
-def _open_text(path: Path, encoding: str):
-    try:
-        return open(path, encoding=encoding, newline="")
-    except FileNotFoundError:
-        raise DataError(f"data file not found: {path}") from None
-    except IsADirectoryError:
-        raise DataError(f"expected a file, got a directory: {path}") from None
-    except PermissionError:
-        raise DataError(f"cannot read {path}: permission denied") from None
+def _file_text(path: Path, encoding: str) -> str:
+    text = read_text(path, encoding)
+    if not text.strip():
+        raise DataError(f"no examples in {path}: the file is empty")
+    return text
+
+
+def _lines(text: str) -> Iterator[tuple[int, str]]:
+    """Numbered lines without their ending; LF, CRLF and CR end a line, as in a file opened with
+    ``newline=""`` (not the other Unicode line breaks, which JSON strings may hold)."""
+    for lineno, line in enumerate(io.StringIO(text, newline=""), start=1):
+        yield lineno, line.rstrip("\r\n")
+
+
+def _distinct_columns(text_column: str, label_column: str) -> None:
+    if text_column == label_column:
+        raise DataError(f"the text and the label column are both {text_column!r}; pass --text-column / --label-column")
 
 
 @register_format("fpb")
@@ -54,15 +72,15 @@ def load_fpb(path: str | os.PathLike, *, level: str | None = None, encoding: str
     path = Path(path)
     if path.is_dir():
         path = path / f"Sentences_{_fpb_level(level or '75')}.txt"
-    with _open_text(path, encoding) as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            line = raw.rstrip("\r\n")
-            if not line.strip():
-                continue
-            if "@" not in line:
-                raise DataError(f"{path}:{lineno}: expected 'sentence@label', found no '@'")
-            text, label = line.rsplit("@", 1)
-            yield text.strip(), label.strip(), f"{path}:{lineno}"
+    elif level is not None:
+        raise DataError(f"--level picks a file of the Financial PhraseBank folder, but {path} is a file")
+    for lineno, line in _lines(_file_text(path, encoding)):
+        if not line.strip():
+            continue
+        if "@" not in line:
+            raise DataError(f"{path}:{lineno}: expected 'sentence@label', found no '@'")
+        text, label = line.rsplit("@", 1)
+        yield text.strip(), label.strip(), f"{path}:{lineno}"
 
 
 def _fpb_level(level: str) -> str:
@@ -73,26 +91,40 @@ def _fpb_level(level: str) -> str:
     raise DataError(f"unknown Financial PhraseBank level {level!r}; use one of 50, 66, 75, all")
 
 
+_DELIMITER_NAMES = {",": "comma", "\t": "tab"}
+
+
 def _load_delimited(path: str | os.PathLike, delimiter: str, *, text_column: str = "text",
                     label_column: str = "label", encoding: str = "utf-8", **_) -> Iterator[Record]:
+    """Rows of exactly the header's width; a blank line is skipped, any other width is an error (an
+    unquoted delimiter inside the text would otherwise shift the label column)."""
     path = Path(path)
-    with _open_text(path, encoding) as fh:
-        reader = csv.DictReader(fh, delimiter=delimiter)
-        header = reader.fieldnames or []
+    _distinct_columns(text_column, label_column)
+    reader = csv.reader(io.StringIO(_file_text(path, encoding), newline=""), delimiter=delimiter)
+    try:
+        header: list[str] = []
+        while not header:  # the file has non-blank text, so a header row comes
+            header = next(reader)
+        columns = []
         for column in (text_column, label_column):
-            if column not in header:
-                raise DataError(f"{path}:1: no column {column!r} in header {header}")
-        try:
-            for row in reader:
-                where = f"{path}:{reader.line_num}"
-                text, label = row.get(text_column), row.get(label_column)
-                if text is None or label is None:
-                    raise DataError(f"{where}: row has fewer fields than the header")
-                yield text.strip(), label.strip(), where
-        except csv.Error as exc:
-            raise DataError(f"{path}:{reader.line_num}: {exc}") from None
-        except UnicodeDecodeError as exc:
-            raise DataError(f"{path}: not {encoding} text ({exc.reason}); pass --encoding") from None
+            if header.count(column) != 1:
+                found = "no column" if column not in header else f"{header.count(column)} columns"
+                shown = repr(header) if len(repr(header)) <= 120 else repr(header)[:117] + "..."
+                raise DataError(f"{path}:{reader.line_num}: {found} {column!r} in header {shown}")
+            columns.append(header.index(column))
+        text_at, label_at = columns
+        end = reader.line_num
+        for row in reader:
+            where, end = f"{path}:{end + 1}", reader.line_num
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            if len(row) != len(header):
+                hint = (f" (an unquoted {_DELIMITER_NAMES.get(delimiter, repr(delimiter))} in the text? quote "
+                        "the field)") if len(row) > len(header) else ""
+                raise DataError(f"{where}: {len(row)} field{'s' * (len(row) > 1)}, the header has {len(header)}{hint}")
+            yield row[text_at].strip(), row[label_at].strip(), where
+    except csv.Error as exc:
+        raise DataError(f"{path}:{reader.line_num}: {exc}") from None
 
 
 @register_format("csv")
@@ -107,26 +139,42 @@ def load_tsv(path, **kw) -> Iterator[Record]:
     return _load_delimited(path, "\t", **kw)
 
 
+_JSON_TYPES = ((type(None), "null"), (bool, "a boolean"), (int, "a number"), (float, "a number"),
+               (list, "an array"), (dict, "an object"))
+
+
+def _json_string(obj: dict, key: str, where: str) -> str:
+    if key not in obj:
+        raise DataError(f"{where}: no {key!r} key (found {', '.join(map(repr, list(obj)[:8])) or 'none'})")
+    value = obj[key]
+    if not isinstance(value, str):
+        kind = next(name for cls, name in _JSON_TYPES if isinstance(value, cls))
+        hint = f' (write "{value}" for a label named so)' if kind == "a number" else ""
+        raise DataError(f"{where}: {key!r} is {kind}, expected a string{hint}")
+    return value.strip()
+
+
 @register_format("jsonl")
 def load_jsonl(path: str | os.PathLike, *, text_column: str = "text", label_column: str = "label",
                encoding: str = "utf-8", **_) -> Iterator[Record]:
-    """One JSON object per line with ``text_column`` and ``label_column`` keys."""
+    """One JSON object per line with ``text_column`` and ``label_column`` keys, both strings."""
     path = Path(path)
-    with _open_text(path, encoding) as fh:
+    _distinct_columns(text_column, label_column)
+    for lineno, line in _lines(_file_text(path, encoding)):
+        if not line.strip():
+            continue
+        where = f"{path}:{lineno}"
         try:
-            for lineno, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                where = f"{path}:{lineno}"
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DataError(f"{where}: invalid JSON ({exc.msg})") from None
-                if not isinstance(obj, dict) or text_column not in obj or label_column not in obj:
-                    raise DataError(f"{where}: expected an object with {text_column!r} and {label_column!r}")
-                yield str(obj[text_column]).strip(), str(obj[label_column]).strip(), where
-        except UnicodeDecodeError as exc:
-            raise DataError(f"{path}: not {encoding} text ({exc.reason}); pass --encoding") from None
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{where}: invalid JSON ({exc.msg})") from None
+        except RecursionError:
+            raise DataError(f"{where}: invalid JSON (nested too deeply)") from None
+        except ValueError as exc:  # e.g. an integer of more than 4300 digits
+            raise DataError(f"{where}: invalid JSON ({first_line(exc)})") from None
+        if not isinstance(obj, dict):
+            raise DataError(f"{where}: expected an object with {text_column!r} and {label_column!r}")
+        yield _json_string(obj, text_column, where), _json_string(obj, label_column, where), where
 
 
 @register_format("hf")
@@ -139,6 +187,7 @@ def load_hf(name: str, *, config: str | None = None, split: str = "train", text_
     """
     if ":" in name and config is None:
         name, config = name.split(":", 1)
+    _distinct_columns(text_column, label_column)
     try:
         import datasets  # noqa: PLC0415  (optional dependency)
     except ImportError:
@@ -147,13 +196,20 @@ def load_hf(name: str, *, config: str | None = None, split: str = "train", text_
         ds = datasets.load_dataset(name, config, split=split)
     except Exception as exc:  # network, missing dataset, missing config...
         raise DataError(f"cannot load Hugging Face dataset {name!r}: {first_line(exc)}") from None
-    feature = ds.features.get(label_column)
-    names = getattr(feature, "names", None)
+    for column in (text_column, label_column):
+        if column not in ds.column_names:
+            raise DataError(f"Hugging Face dataset {name!r} has no column {column!r} (columns: {ds.column_names})")
+    names = getattr(ds.features.get(label_column), "names", None)
     for i, row in enumerate(ds):
-        label = row[label_column]
+        where = f"{name}[{split}]#{i}"
+        text, label = row[text_column], row[label_column]
+        if not isinstance(text, str):
+            raise DataError(f"{where}: {text_column!r} is {type(text).__name__}, expected a string")
         if names is not None and isinstance(label, int):
+            if not 0 <= label < len(names):  # -1: an unlabelled split
+                raise DataError(f"{where}: label {label} is none of the {len(names)} classes {names}")
             label = names[label]
-        yield str(row[text_column]).strip(), str(label), f"{name}[{split}]#{i}"
+        yield text.strip(), str(label).strip(), where
 
 
 def detect_format(source: str | os.PathLike) -> str:
@@ -173,6 +229,28 @@ def detect_format(source: str | os.PathLike) -> str:
     raise DataError(f"cannot tell the format of {s}; pass --format ({', '.join(sorted(FORMATS))})")
 
 
+def _label_set(labels: Sequence[str] | None) -> tuple[str, ...] | None:
+    """A given label set, checked: non-empty names without surrounding white space, each once (a
+    repeated label would be split, and written, twice)."""
+    if labels is None:
+        return None
+    out = tuple(labels)
+    if not out:
+        raise DataError("the label set (--labels) is empty")
+    for label in out:
+        if not isinstance(label, str) or not label.strip() or label != label.strip():
+            raise DataError(f"label {label!r} of the label set (--labels) is empty or has white space around it")
+    repeated = [label for label, n in Counter(out).items() if n > 1]
+    if repeated:
+        raise DataError(f"label {repeated[0]!r} is given twice in the label set (--labels {','.join(out)})")
+    return out
+
+
+def is_blank(text: str) -> bool:
+    """No visible character: only white space, control and format characters (a zero-width space)."""
+    return all(unicodedata.category(ch)[0] in "ZC" for ch in text)
+
+
 def load_dataset(
     source: str | os.PathLike,
     *,
@@ -185,32 +263,43 @@ def load_dataset(
 
     ``labels`` fixes the label set and its order; a record with another label is an error that
     names its file and line. Without it the label set is the sorted set of labels found (for
-    Financial PhraseBank: negative, neutral, positive).
+    Financial PhraseBank: negative, neutral, positive). Rows whose text is blank are skipped with
+    one warning counting them; a file with no other rows is an error.
     """
-    fmt = detect_format(source) if format == "auto" else format
-    if fmt not in FORMATS:
-        raise DataError(f"unknown data format {fmt!r}; known: {', '.join(sorted(FORMATS))}")
-    if fmt == "hf":
-        source = str(source).removeprefix("hf:")
-    elif not Path(source).exists():
-        raise DataError(f"data not found: {source}")
-    allowed = tuple(labels) if labels else None
+    allowed = _label_set(labels)
+    try:
+        fmt = detect_format(source) if format == "auto" else format
+        if fmt not in FORMATS:
+            raise DataError(f"unknown data format {fmt!r}; known: {', '.join(sorted(FORMATS))}")
+        if fmt == "hf":
+            source = str(source).removeprefix("hf:")
+        elif not Path(source).exists():
+            raise DataError(f"data not found: {source}")
+    except OSError as exc:  # a name too long, a loop of links...
+        raise DataError(f"cannot read {source}: {exc.strerror or exc}") from None
+    if options.get("level") is not None and fmt != "fpb":
+        raise DataError(f"--level is for the Financial PhraseBank folder, not {fmt} data")
     if allowed is None and fmt == "fpb":
         allowed = FPB_LABELS
     examples: list[Example] = []
+    blank, first_blank = 0, ""
     for text, label, where in FORMATS[fmt](source, **options):
-        if not text:
-            raise DataError(f"{where}: empty text")
+        if is_blank(text):
+            blank, first_blank = blank + 1, first_blank or where
+            continue
         if not label:
             raise DataError(f"{where}: empty label")
         if allowed is not None and label not in allowed:
             raise DataError(f"{where}: unknown label {label!r} (expected one of {', '.join(allowed)})")
         examples.append(Example(text, label))
     if not examples:
-        raise DataError(f"no examples in {source}")
-    label_set = allowed or tuple(sorted({e.label for e in examples}))
-    if len(label_set) < 2:
-        raise DataError(f"{source}: a classifier needs at least two labels, found {list(label_set)}")
+        raise DataError(f"no examples in {source}" + (f": every row has empty text (the first at {first_blank})"
+                                                      if blank else ""))
+    found = allowed or tuple(sorted({e.label for e in examples}))
+    if len(found) < 2:
+        raise DataError(f"{source}: a classifier needs at least two labels, found {list(found)}")
+    if blank:
+        logger.warning(f"warning: {source}: skipped {blank} row{'s' * (blank > 1)} with empty text "
+                       f"(the first at {first_blank})")
     display = name or (Path(str(source)).stem if fmt != "hf" else str(source))
-    return Dataset(name=display, examples=examples, labels=label_set, source=str(source),
-                   notes={"format": fmt})
+    return Dataset(name=display, examples=examples, labels=found, source=str(source), notes={"format": fmt})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import math
 import random
 import re
 from collections import defaultdict
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import DataError
-from ..fsutil import atomic_directory, atomic_write_json
+from ..fsutil import atomic_directory, atomic_write_json, read_json_object
 from .dataset import Dataset, Example
 
 SPLIT_NAMES = ("train", "validation", "test")
@@ -71,15 +71,29 @@ class Splits:
         info_path = split_dir / "split.json"
         if not info_path.is_file():
             raise DataError(f"{split_dir} is not a split folder (no split.json)")
-        info = json.loads(info_path.read_text())
-        labels = info["labels"]
+        info = read_json_object(info_path, DataError)
+        labels, dataset = info.get("labels"), info.get("dataset")
+        if not isinstance(labels, list) or not isinstance(dataset, str):
+            raise DataError(f"{info_path}: expected 'dataset' (a name) and 'labels' (a list); not written by "
+                            "'edgekit data split'?")
         parts = []
         for name in SPLIT_NAMES:
-            ds = load_dataset(split_dir / f"{name}.jsonl", format="jsonl", labels=labels,
-                              name=f"{info['dataset']}:{name}")
+            ds = load_dataset(split_dir / f"{name}.jsonl", format="jsonl", labels=labels, name=f"{dataset}:{name}")
             ds.notes["split"] = name
             parts.append(ds)
         return cls(*parts, info=info)
+
+
+def check_fractions(fractions: Sequence[float]) -> tuple[float, float, float]:
+    """Three finite numbers above 0 (every split gets sentences) summing to 1, or a DataError."""
+    try:
+        values = tuple(float(f) for f in fractions)
+    except (TypeError, ValueError):
+        values = ()
+    if len(values) != 3 or not all(math.isfinite(f) and f > 0 for f in values) or abs(sum(values) - 1.0) > 1e-6:
+        raise DataError(f"split fractions (train,validation,test) must be three numbers above 0 summing to 1, "
+                        f"got {list(fractions) if isinstance(fractions, (list, tuple)) else fractions!r}")
+    return values  # type: ignore[return-value]
 
 
 def split_dataset(
@@ -93,8 +107,7 @@ def split_dataset(
     label), deterministic for a seed, and leak-free: a sentence (up to case and white space) is
     in exactly one split. The returned ``info`` records counts and content hashes.
     """
-    if len(fractions) != 3 or any(f < 0 for f in fractions) or abs(sum(fractions) - 1.0) > 1e-6:
-        raise DataError(f"split fractions must be three non-negative numbers summing to 1, got {list(fractions)}")
+    fractions = check_fractions(fractions)
     unique, dedup_report = deduplicate(dataset)
     rng = random.Random(seed)
     by_label: dict[str, list[int]] = defaultdict(list)
@@ -108,11 +121,15 @@ def split_dataset(
         n_val = round(n * fractions[1])
         n_test = round(n * fractions[2])
         n_train = n - n_val - n_test
-        if fractions[0] > 0 and n_train <= 0 and n:
+        if n and n_train <= 0:
             raise DataError(f"label {label!r} has only {n} sentences: too few to split")
         assigned[0] += idx[:n_train]
         assigned[1] += idx[n_train:n_train + n_val]
         assigned[2] += idx[n_train + n_val:]
+    for name, idx, fraction in zip(SPLIT_NAMES, assigned, fractions):
+        if not idx:
+            raise DataError(f"the {name} split would be empty ({fraction:g} of {len(unique)} sentences after "
+                            f"deduplication, rounded per label); give it a larger fraction or use more data")
     parts = []
     for name, idx in zip(SPLIT_NAMES, assigned):
         rng.shuffle(idx)  # interleave labels: source files are often grouped by label

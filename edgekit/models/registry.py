@@ -73,6 +73,11 @@ class ModelFamily:
     def tiny_config(self, vocabulary_size: int, num_classes: int) -> dict[str, Any]:
         raise NotImplementedError
 
+    def embedding_rows(self, model) -> int:
+        """Rows of the token embedding table: the most vocabulary entries the model can take (a bundle's
+        ``model.embedding_rows``, checked against its vocab.txt on every load)."""
+        raise NotImplementedError
+
     def from_pretrained(self, source, num_classes: int, dropout: float = 0.1):
         raise EdgekitError(f"model family {self.name!r} has no pretrained backbones")
 

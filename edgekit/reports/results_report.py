@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from ..contracts import check_result
 from ..errors import EdgekitError
 from ..fsutil import atomic_write_bytes, atomic_write_text
 from ..runtime.records import latest_records
@@ -279,6 +280,12 @@ def _target_heading(target: str, rows: Sequence[Row]) -> tuple[str, str]:
 def write_report(results: Sequence[str | Path], out: str | Path, budget: Budget = Budget(), target: str | None = None,
                  threads: int | None = None, title: str = "edgekit benchmark report") -> dict:
     records = latest_records(results)
+    for rec in records:  # what the report reads of each record must be there (docs/contracts.md §2)
+        problems = check_result(rec)
+        if problems:
+            what = f"{(rec.get('bundle') or {}).get('model', '?')}/{(rec.get('bundle') or {}).get('mode', '?')}"
+            raise EdgekitError(f"a result record of {what} is incomplete: {'; '.join(problems[:3])} (not written by "
+                               "edgekit bench?)")
     rows = [Row(r) for r in records]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

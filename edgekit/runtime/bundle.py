@@ -1,9 +1,13 @@
-"""Read a bundle folder and validate it against the manifest contract (``docs/contracts.md``).
+"""Read a bundle folder and hold it to the bundle rules on every load (``docs/contracts.md``, "Validation").
 
-:meth:`Bundle.open` checks what every reader needs (a complete manifest, the vocabulary, labels
-that agree); :meth:`Bundle.verify` checks one mode's file against the manifest (present, size,
-sha256). The runner, ``edgekit predict``, the harness, the targets and the Android assets all open
-bundles here. Standard library + the pure-Python tokenizer only.
+:meth:`Bundle.open` is the one validation every reader goes through (``predict``, ``inspect``, ``bench``,
+the runner, the device targets, ``android-assets``): the manifest's rules
+(:func:`edgekit.contracts.manifest_problems`), then its files — every one named is a plain relative
+path that stays inside the bundle and exists, each model file has the size the manifest says,
+``vocab.txt`` has ``tokenizer.vocab_size`` entries and the manifest's sha256, ``labels.txt`` (when
+present) equals the manifest's labels. :meth:`Bundle.verify` adds a mode file's sha256 before it is
+loaded. Every violation is a :class:`BundleError` of one line naming the bundle, with the rule's
+``code`` (the same codes the Android core reports). Standard library + the pure-Python tokenizer only.
 """
 
 from __future__ import annotations
@@ -11,15 +15,62 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..contracts import LABELS_NAME, MANIFEST_NAME, check_manifest, read_manifest
+from ..contracts import LABELS_NAME, MANIFEST_NAME, Problem, manifest_files, manifest_problems, read_manifest
 from ..errors import EdgekitError
 from ..fsutil import sha256_file
-from ..tokenizer import WordPieceTokenizer
+from ..tokenizer import WordPieceTokenizer, load_vocab
 from .buckets import pick_bucket
 
 
 class BundleError(EdgekitError):
-    """A bundle that is missing, incomplete or inconsistent."""
+    """A bundle that is missing, incomplete or inconsistent; ``code`` names the rule it breaks
+    (:data:`edgekit.contracts.PROBLEM_CODES`)."""
+
+    def __init__(self, message: str, code: str = "manifest") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _fail(path: Path, problems: list[Problem]) -> BundleError:
+    return BundleError(f"bundle {path}: " + "; ".join(p.message for p in problems[:3]), problems[0].code)
+
+
+def _file_problems(path: Path, manifest: dict) -> list[Problem]:
+    """The bundle's files against its manifest (cheap checks: no model file is hashed here)."""
+    root = path.resolve()
+    for what, name in manifest_files(manifest).items():
+        f = path / name
+        if not f.resolve().is_relative_to(root):
+            return [Problem("path", f"{what} {name!r} leaves the bundle (a link pointing outside)")]
+        if not f.is_file():
+            return [Problem("file_missing", f"{what} {name!r} is missing")]
+    for mode, entry in manifest["modes"].items():
+        size = (path / entry["file"]).stat().st_size
+        if size != entry["bytes"]:
+            return [Problem("file_size", f"mode {mode}: {entry['file']} has {size} bytes, the manifest says "
+                                         f"{entry['bytes']} (truncated or replaced)")]
+    tok = manifest["tokenizer"]
+    vocab_file = path / tok["vocab_file"]
+    try:
+        entries = len(load_vocab(vocab_file))
+    except UnicodeDecodeError:
+        return [Problem("sha256", f"{tok['vocab_file']} is not UTF-8 (not the file the model was converted with)")]
+    if entries != tok["vocab_size"]:
+        return [Problem("vocab_size", f"{tok['vocab_file']} has {entries} entries, the manifest and model "
+                                      f"{tok['vocab_size']}")]
+    if sha256_file(vocab_file) != tok["vocab_sha256"]:
+        return [Problem("sha256", f"{tok['vocab_file']} differs from the vocabulary the model was converted with "
+                                  "(sha256)")]
+    labels_file = path / LABELS_NAME
+    if labels_file.is_file():
+        try:
+            labels = [ln.strip() for ln in labels_file.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        except UnicodeDecodeError:
+            labels = None
+        if labels != list(manifest["labels"]):
+            return [Problem("labels_file", f"{LABELS_NAME} {labels} differs from the manifest labels "
+                                           f"{list(manifest['labels'])}")]
+    return []
 
 
 @dataclass
@@ -30,25 +81,18 @@ class Bundle:
 
     @classmethod
     def open(cls, path: str | Path) -> "Bundle":
+        """The bundle at ``path`` once every rule holds; a :class:`BundleError` naming the first that does not."""
         path = Path(path)
         manifest = read_manifest(path, BundleError)
-        problems = check_manifest(manifest)
-        if problems:
-            raise BundleError(f"{path / MANIFEST_NAME}: " + "; ".join(problems[:5]))
-        tok_settings = manifest["tokenizer"]
-        vocab = path / tok_settings["vocab_file"]
-        if not vocab.is_file():
-            raise BundleError(f"bundle {path}: missing {tok_settings['vocab_file']} (the vocabulary)")
-        labels_file = path / LABELS_NAME
-        if labels_file.is_file():
-            labels = [line.strip() for line in labels_file.read_text(encoding="utf-8").splitlines() if line.strip()]
-            if labels != list(manifest["labels"]):
-                raise BundleError(f"bundle {path}: {LABELS_NAME} {labels} differs from manifest labels "
-                                  f"{list(manifest['labels'])}")
+        for check in (manifest_problems, lambda m: _file_problems(path, m)):
+            problems = check(manifest)
+            if problems:
+                raise _fail(path, problems)
         try:
-            tokenizer = WordPieceTokenizer.from_settings(vocab, tok_settings)
-        except ValueError as exc:
-            raise BundleError(f"{path}: bad vocabulary ({exc})") from None
+            tokenizer = WordPieceTokenizer.from_settings(path / manifest["tokenizer"]["vocab_file"],
+                                                         manifest["tokenizer"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise BundleError(f"bundle {path}: tokenizer settings do not load ({exc})", "missing_field") from None
         return cls(path, manifest, tokenizer)
 
     @property
@@ -76,16 +120,25 @@ class Bundle:
         names += [str(entry["file"]) for entry in self.manifest["modes"].values()]
         return list(dict.fromkeys(names))
 
+    def manifest_for(self, modes: list[str]) -> dict:
+        """The manifest of a copy holding only ``modes`` (and no task file): what a device gets when one
+        mode's file is sent to it, valid under the same rules."""
+        for mode in modes:
+            self.mode_entry(mode)
+        out = {k: v for k, v in self.manifest.items() if k != "task_library"}
+        out["modes"] = {m: self.manifest["modes"][m] for m in modes}
+        return out
+
     def mode_entry(self, mode: str) -> dict:
         if mode not in self.manifest["modes"]:
-            raise BundleError(f"bundle {self.path} has no mode {mode!r}; it has {', '.join(self.modes)}")
+            raise BundleError(f"bundle {self.path} has no mode {mode!r}; it has {', '.join(self.modes)}", "modes")
         return self.manifest["modes"][mode]
 
     def model_file(self, mode: str) -> Path:
         entry = self.mode_entry(mode)
         f = self.path / entry["file"]
         if not f.is_file():
-            raise BundleError(f"bundle {self.path}: mode {mode}: missing {entry['file']}")
+            raise BundleError(f"bundle {self.path}: mode {mode}: missing {entry['file']}", "file_missing")
         return f
 
     def verify(self, mode: str, sha256: bool = True) -> None:
@@ -93,9 +146,12 @@ class Bundle:
         sha256 — a truncated or changed copy fails here."""
         entry = self.mode_entry(mode)
         f = self.model_file(mode)
-        if f.stat().st_size != int(entry["bytes"]) or (sha256 and sha256_file(f) != entry["sha256"]):
-            raise BundleError(f"{f}: size or sha256 differs from the manifest (corrupt, truncated or changed "
-                              "after export)")
+        if f.stat().st_size != int(entry["bytes"]):
+            raise BundleError(f"bundle {self.path}: mode {mode}: {entry['file']} has {f.stat().st_size} bytes, the "
+                              f"manifest says {entry['bytes']} (truncated or replaced)", "file_size")
+        if sha256 and sha256_file(f) != entry["sha256"]:
+            raise BundleError(f"bundle {self.path}: mode {mode}: {entry['file']} differs from the manifest's sha256 "
+                              "(corrupt or changed after conversion)", "sha256")
 
     def pick_bucket(self, num_tokens: int) -> tuple[int, str]:
         return pick_bucket(self.buckets, num_tokens)

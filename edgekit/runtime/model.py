@@ -26,7 +26,8 @@ class SignatureModel:
     """
 
     def __init__(self, path: str | Path, signatures: list[str], threads: int = 1, runtime: Runtime | None = None,
-                 input_names: list[str] | None = None, output_name: str = "logits") -> None:
+                 input_names: list[str] | None = None, output_name: str = "logits",
+                 lengths: dict[str, int] | None = None, num_outputs: int | None = None) -> None:
         self.path = Path(path)
         self.runtime = runtime or select_runtime()
         try:
@@ -47,6 +48,8 @@ class SignatureModel:
                                   f"({first_line(exc, 'cannot prepare')})") from None
             self.runners[signature] = runner
             self._dequant[signature] = None
+            _check_shapes(self.path, signature, runner, list(input_names or INPUT_NAMES), output_name,
+                          (lengths or {}).get(signature), num_outputs)
             try:
                 detail = runner.get_output_details()[output_name]
                 if np.dtype(detail["dtype"]) in (np.int8, np.int16, np.uint8):
@@ -67,6 +70,29 @@ class SignatureModel:
         if dq is not None:
             return ((raw.astype(np.float32) - dq[1]) * dq[0]).astype(np.float32)
         return raw.astype(np.float32)
+
+
+def _check_shapes(path: Path, signature: str, runner, input_names: list[str], output_name: str,
+                 length: int | None, num_outputs: int | None) -> None:
+    """The signature takes the bundle's inputs at ``[1, length]`` and gives ``[1, num_outputs]`` logits: a file
+    that does not (another model's, a manifest edited by hand) fails here instead of computing nonsense."""
+    try:
+        inputs, outputs = runner.get_input_details(), runner.get_output_details()
+    except AttributeError:  # tflite-runtime 2.14's runner has no details: the manifest's sha256 vouches
+        return
+    missing = [n for n in input_names if n not in inputs] + ([output_name] if output_name not in outputs else [])
+    if missing:
+        raise BundleError(f"{path}: signature {signature!r} lacks {', '.join(missing)} "
+                          f"(has {', '.join(sorted(inputs))} → {', '.join(sorted(outputs))})", "signatures")
+    for name in input_names:
+        shape = [int(d) for d in inputs[name]["shape"]]
+        if length is not None and shape != [1, length]:
+            raise BundleError(f"{path}: signature {signature!r} input {name} has shape {shape}, the bucket "
+                              f"[1, {length}]", "signatures")
+    width = int(np.prod(outputs[output_name]["shape"]))
+    if num_outputs is not None and width != num_outputs:
+        raise BundleError(f"{path}: signature {signature!r} gives {width} logits for {num_outputs} labels",
+                          "label_count")
 
 
 @dataclass(frozen=True)
@@ -94,7 +120,9 @@ class BundleModel:
             bundle.verify(mode)
         self.model = SignatureModel(bundle.model_file(mode), [sig for _, sig in bundle.buckets], threads=threads,
                                     runtime=self.runtime, input_names=[i["name"] for i in bundle.manifest["inputs"]],
-                                    output_name=bundle.manifest["outputs"][0]["name"])
+                                    output_name=bundle.manifest["outputs"][0]["name"],
+                                    lengths={sig: length for length, sig in bundle.buckets},
+                                    num_outputs=len(bundle.labels))
 
     def run(self, signature: str, ids: np.ndarray, mask: np.ndarray, segment_ids: np.ndarray) -> np.ndarray:
         """Logits ``[num_labels]`` for one example already encoded at the bucket's length."""

@@ -112,24 +112,33 @@ def _line(record: dict) -> str:
 
 def read_records(path: str | Path) -> list[dict]:
     """The records of one results JSONL file ([] when it does not exist). A last line without its
-    newline that does not parse was torn by a kill and is skipped; any other bad line is an error."""
+    newline that does not parse was torn by a kill and is skipped; any other bad line (not UTF-8 JSON,
+    not a result record, a ``run_key`` that is not a string) is an error naming the line."""
     path = Path(path)
     if not path.is_file():
         return []
-    text = path.read_text(encoding="utf-8")
-    lines = text.split("\n")
+    try:
+        lines = path.read_bytes().split(b"\n")
+    except OSError as exc:
+        raise EdgekitError(f"cannot read {path}: {exc.strerror or exc}") from None
     records = []
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    for n, raw in enumerate(lines, start=1):
         try:
+            line = raw.decode("utf-8")
+            if not line.strip():
+                continue
             rec = json.loads(line)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not UTF-8, not JSON, an integer too long, nested too deeply
             if n == len(lines):  # no newline after it: torn
                 break
             raise EdgekitError(f"{path}:{n}: not a JSON line (not an edgekit results file?)") from None
         if not isinstance(rec, dict) or rec.get("kind") != RESULT_KIND:
             raise EdgekitError(f"{path}:{n}: not an edgekit benchmark result")
+        if not isinstance(rec.get("run_key"), (str, type(None))):
+            raise EdgekitError(f"{path}:{n}: its run_key is not a string")
+        if rec.get("schema_version") != RESULT_SCHEMA_VERSION:
+            raise EdgekitError(f"{path}:{n}: result schema_version {rec.get('schema_version')!r} is not one this "
+                               f"edgekit reads ({RESULT_SCHEMA_VERSION})")
         records.append(rec)
     return records
 
@@ -162,7 +171,7 @@ def _end_cleanly(path: Path) -> None:
         cut = data.rfind(b"\n") + 1
         try:
             json.loads(data[cut:])
-        except ValueError:
+        except (ValueError, RecursionError):
             fh.truncate(cut)
         else:
             fh.write(b"\n")

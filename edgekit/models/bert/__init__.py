@@ -40,6 +40,9 @@ class BertFamily(ModelFamily):
         return _model.sized_config(vocabulary_size, num_classes, layers=2, hidden=16, heads=2, intermediate=32,
                                    max_len=128)
 
+    def embedding_rows(self, model) -> int:
+        return int(model.backbone.get_layer("token_embedding").input_dim)
+
     def from_pretrained(self, source, num_classes: int, dropout: float = 0.1):
         return _model.from_pretrained(source, num_classes, dropout)
 

@@ -43,6 +43,9 @@ class BiLSTMFamily(ModelFamily):
         return {**DEFAULTS, "vocabulary_size": vocabulary_size, "num_classes": num_classes, "embedding_dim": 8,
                 "lstm_units": 8}
 
+    def embedding_rows(self, model) -> int:
+        return int(model.get_layer("embedding").input_dim)
+
     def parse_student_options(self, options: dict[str, Any], text: str) -> None:
         _student.check_options(options)
 

@@ -1,5 +1,6 @@
 package dev.edgekit.demo
 
+import android.content.res.AssetFileDescriptor
 import android.content.res.AssetManager
 import dev.edgekit.core.Bundle
 import dev.edgekit.core.BundleException
@@ -16,6 +17,16 @@ class AssetBundleSource(private val assets: AssetManager, val root: String) : Bu
     override fun open(name: String): InputStream = assets.open("$root/$name")
 
     override fun describe(): String = "assets/$root"
+
+    /** An uncompressed asset's (the .tflite files') length from its descriptor; others are counted by reading. */
+    override fun size(name: String): Long {
+        val length = try {
+            assets.openFd("$root/$name").use { it.length }
+        } catch (e: IOException) { // compressed: no descriptor
+            AssetFileDescriptor.UNKNOWN_LENGTH
+        }
+        return if (length >= 0) length else super.size(name)
+    }
 
     /** The asset path of a file of this bundle, as LiteRT's CompiledModel.create wants it. */
     fun assetPath(name: String): String = "$root/$name"

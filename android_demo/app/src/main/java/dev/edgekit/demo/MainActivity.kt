@@ -198,6 +198,7 @@ class MainActivity : AppCompatActivity() {
         classifier?.close()
         classifier = null
         val mode = entry.bundle.manifest.mode(modeName)
+        entry.bundle.verify(modeName) // the mode file's size and sha256, before LiteRT reads it
         val t0 = System.nanoTime()
         val runner = LiteRtModelRunner.open(assets, entry.source, mode, entry.bundle.manifest.outputName, threads)
         classifierLoadMs = Clock.millisBetween(t0, System.nanoTime())

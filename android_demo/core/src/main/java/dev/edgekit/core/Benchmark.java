@@ -7,9 +7,10 @@ import java.util.TreeMap;
 import java.util.concurrent.CancellationException;
 
 /**
- * Runs a bundle mode over the eval set: load the model (timed), one first inference (timed, not
- * counted), then every example once, recording tokenization, inference and end-to-end times,
- * buckets used and predictions. The same loop as the Python runner, so records compare.
+ * Runs a bundle mode over the eval set: verify the mode's file ({@link Bundle#verify}, not timed),
+ * load the model (timed), one first inference (timed, not counted), then every example once,
+ * recording tokenization, inference and end-to-end times, buckets used and predictions. The same
+ * loop as the Python runner, so records compare.
  */
 public final class Benchmark {
 
@@ -64,6 +65,7 @@ public final class Benchmark {
             throw new BundleException("eval labels " + eval.labels + " differ from the bundle's " + bundle.labels);
         }
         Manifest.Mode mode = bundle.manifest.mode(modeName);
+        bundle.verify(modeName); // a truncated or changed model file: one clear line before anything runs (not timed)
         long t0 = clock.nanoTime();
         ModelRunner runner = factory.open(bundle, mode, threads);
         double loadMs = Clock.millisBetween(t0, clock.nanoTime());

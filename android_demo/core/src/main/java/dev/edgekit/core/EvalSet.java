@@ -2,7 +2,6 @@ package dev.edgekit.core;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -79,21 +78,11 @@ public final class EvalSet {
      * newline, then "label\ttext\n" per example, in order, UTF-8.
      */
     public String sha256() {
-        try {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            md.update((Strings.join("\u001f", labels) + "\n").getBytes(StandardCharsets.UTF_8));
-            for (Example e : examples) {
-                md.update((e.label + "\t" + e.text + "\n").getBytes(StandardCharsets.UTF_8));
-            }
-            return hex(md.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
+        MessageDigest md = Sha256.digest();
+        md.update((Strings.join("\u001f", labels) + "\n").getBytes(StandardCharsets.UTF_8));
+        for (Example e : examples) {
+            md.update((e.label + "\t" + e.text + "\n").getBytes(StandardCharsets.UTF_8));
         }
-    }
-
-    public static String hex(byte[] digest) {
-        StringBuilder sb = new StringBuilder(digest.length * 2);
-        for (byte b : digest) sb.append(String.format("%02x", b & 0xff));
-        return sb.toString();
+        return Sha256.hex(md.digest());
     }
 }

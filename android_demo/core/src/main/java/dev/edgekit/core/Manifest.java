@@ -9,12 +9,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The bundle manifest ({@code manifest.json}, schema version 1; see {@code docs/contracts.md}).
- * Required fields mirror {@code edgekit.contracts.MANIFEST_REQUIRED} and {@code MODE_REQUIRED};
- * a test checks the lists against the Python ones through the golden fixture.
+ * The bundle manifest ({@code manifest.json}, schema version 2; see {@code docs/contracts.md}).
+ * Required fields mirror {@code edgekit.contracts.MANIFEST_REQUIRED} and {@code MODE_REQUIRED}
+ * (schema 2 adds {@link ManifestRules#SCHEMA_ADDED}); a test checks the lists against the Python
+ * ones through the golden fixture. {@link ManifestRules} holds the rules a manifest must follow.
  */
 public final class Manifest {
-    public static final int SCHEMA_VERSION = 1;
+    public static final int SCHEMA_VERSION = 2;
 
     public static final List<String> REQUIRED = Collections.unmodifiableList(Arrays.asList(
         "schema_version",
@@ -81,8 +82,16 @@ public final class Manifest {
     public final String modelName;
     public final String family;
     public final String sourceCheckpoint;
+    /** Rows of the model's embedding table: no vocabulary id may reach it. */
+    public final long embeddingRows;
+    /** The model's output width; equals {@code labels.size()}. */
+    public final int numClasses;
     public final List<String> labels;
     public final String vocabFile;
+    /** Entries of {@link #vocabFile} (its lines, trailing empty ones dropped). */
+    public final long vocabSize;
+    /** SHA-256 (hex) of {@link #vocabFile}'s bytes. */
+    public final String vocabSha256;
     public final WordPieceTokenizer.Settings tokenizerSettings;
     public final List<String> inputNames;
     public final String outputName;
@@ -92,7 +101,10 @@ public final class Manifest {
     public final Map<String, Mode> modes;
     /** The whole parsed document, for fields this class does not name. */
     public final Map<String, Object> raw;
+    /** {@code task_library.file} (a model with TFLite Task Library metadata), or null. */
+    public final String taskFile;
 
+    /** The typed view of a manifest the rules accept; a field of the wrong type is a Json.JsonException. */
     private Manifest(Map<String, Object> m) {
         raw = m;
         schemaVersion = (int) Json.asLong(m.get("schema_version"), "schema_version");
@@ -100,24 +112,32 @@ public final class Manifest {
         family = Json.asString(Json.path(m, "model.family"), "model.family");
         Object src = Json.path(m, "model.source_checkpoint");
         sourceCheckpoint = src == null ? "" : String.valueOf(src);
+        embeddingRows = Json.asLong(Json.path(m, "model.embedding_rows"), "model.embedding_rows");
         List<String> ls = new ArrayList<>();
         for (Object o : Json.asList(m.get("labels"), "labels")) ls.add(Json.asString(o, "labels[]"));
         labels = Collections.unmodifiableList(ls);
+        numClasses = (int) Json.asLong(Json.path(m, "model.num_classes"), "model.num_classes"); // == labels.size()
         Map<String, Object> tok = Json.asObject(m.get("tokenizer"), "tokenizer");
         vocabFile = Json.asString(tok.get("vocab_file"), "tokenizer.vocab_file");
+        vocabSize = Json.asLong(tok.get("vocab_size"), "tokenizer.vocab_size");
+        vocabSha256 = Json.asString(tok.get("vocab_sha256"), "tokenizer.vocab_sha256");
         tokenizerSettings = WordPieceTokenizer.Settings.fromJson(tok);
         List<String> ins = new ArrayList<>();
         for (Object o : Json.asList(m.get("inputs"), "inputs")) {
             ins.add(Json.asString(Json.asObject(o, "inputs[]").get("name"), "inputs[].name"));
         }
         inputNames = Collections.unmodifiableList(ins);
+        for (String name : INPUT_NAMES) {
+            if (!inputNames.contains(name)) throw new Json.JsonException("inputs lack '" + name + "' (has " + inputNames + ")");
+        }
         List<Object> outs = Json.asList(m.get("outputs"), "outputs");
         outputName = outs.isEmpty() ? "logits" : Json.asString(Json.asObject(outs.get(0), "outputs[]").get("name"), "outputs[].name");
         List<Bucket> bs = new ArrayList<>();
         for (Object o : Json.asList(m.get("buckets"), "buckets")) {
             Map<String, Object> b = Json.asObject(o, "buckets[]");
-            bs.add(new Bucket((int) Json.asLong(b.get("length"), "buckets[].length"),
-                Json.asString(b.get("signature"), "buckets[].signature")));
+            long length = Json.asLong(b.get("length"), "buckets[].length");
+            if (length > Integer.MAX_VALUE) throw new Json.JsonException("buckets[].length " + length + " is too long");
+            bs.add(new Bucket((int) length, Json.asString(b.get("signature"), "buckets[].signature")));
         }
         bs.sort(Comparator.comparingInt(b -> b.length));
         buckets = Collections.unmodifiableList(bs);
@@ -127,71 +147,49 @@ public final class Manifest {
             Map<String, Object> mo = Json.asObject(e.getValue(), where);
             List<String> sigs = new ArrayList<>();
             for (Object s : Json.asList(mo.get("signatures"), where + ".signatures")) sigs.add(Json.asString(s, where + ".signatures[]"));
+            Object sha = mo.get("sha256"); // not a string: no file matches it, Bundle.verify says so (code sha256)
             ms.put(e.getKey(), new Mode(e.getKey(),
                 Json.asString(mo.get("file"), where + ".file"),
                 Json.asLong(mo.get("bytes"), where + ".bytes"),
-                Json.asString(mo.get("sha256"), where + ".sha256"),
+                sha instanceof String ? (String) sha : Json.write(sha),
                 Collections.unmodifiableList(sigs),
                 mo.get("parity") instanceof Map ? Json.asObject(mo.get("parity"), where + ".parity") : Collections.emptyMap()));
         }
         modes = Collections.unmodifiableMap(ms);
+        Object task = m.get("task_library");
+        boolean hasTask = task instanceof Map && ((Map<?, ?>) task).containsKey("file");
+        taskFile = hasTask ? Json.asString(((Map<?, ?>) task).get("file"), "task_library.file") : null;
     }
 
-    /** The problems with a parsed manifest, as readable strings; empty when it is usable. */
-    public static List<String> problems(Map<String, Object> m) {
-        List<String> out = new ArrayList<>();
-        for (String p : Json.missing(m, REQUIRED)) out.add("missing " + p);
-        Object modes = m.get("modes");
-        if (modes instanceof Map) {
-            for (Map.Entry<String, Object> e : Json.asObject(modes, "modes").entrySet()) {
-                for (String p : Json.missing(e.getValue(), MODE_REQUIRED)) out.add("mode " + e.getKey() + ": missing " + p);
-            }
-        }
-        Object v = m.get("schema_version");
-        if (v instanceof Number && ((Number) v).longValue() > SCHEMA_VERSION) {
-            out.add("schema_version " + v + " is newer than this app reads");
-        }
-        return out;
-    }
-
-    /** Parses and validates; every problem ends up in one message. */
+    /** Parses {@code manifest.json}'s text and applies {@link ManifestRules}; errors name {@code manifest.json}. */
     public static Manifest parse(String json) throws BundleException {
-        Map<String, Object> m;
-        try {
-            m = Json.parseObject(json);
-        } catch (Json.JsonException e) {
-            throw new BundleException("manifest.json: " + e.getMessage());
-        }
-        List<String> problems = problems(m);
-        if (!problems.isEmpty()) {
-            throw new BundleException("manifest.json: " + Strings.join("; ", problems));
-        }
-        Manifest out;
-        try {
-            out = new Manifest(m);
-        } catch (Json.JsonException e) {
-            throw new BundleException("manifest.json: " + e.getMessage());
-        }
-        out.check();
-        return out;
+        return checked(json(json, Bundle.MANIFEST), Bundle.MANIFEST);
     }
 
-    private void check() throws BundleException {
-        if (labels.isEmpty()) throw new BundleException("manifest.json: no labels");
-        if (buckets.isEmpty()) throw new BundleException("manifest.json: no buckets");
-        if (modes.isEmpty()) throw new BundleException("manifest.json: no modes");
-        for (String name : INPUT_NAMES) {
-            if (!inputNames.contains(name)) {
-                throw new BundleException("manifest.json: inputs lack '" + name + "' (has " + inputNames + ")");
-            }
+    /** The JSON object of {@code manifest.json}'s text (code {@code manifest} when it is none). */
+    static Map<String, Object> json(String text, String where) throws BundleException {
+        try {
+            return Json.parseObject(text);
+        } catch (Json.JsonException e) {
+            throw new BundleException("manifest", where + ": " + e.getMessage());
         }
-        for (Mode mode : modes.values()) {
-            for (Bucket b : buckets) {
-                if (!mode.signatures.contains(b.signature)) {
-                    throw new BundleException("manifest.json: mode " + mode.name + " has no signature " + b.signature
-                        + " for bucket " + b.length);
-                }
-            }
+    }
+
+    /** {@code m} once every manifest rule holds; the first broken rule group otherwise. */
+    static Manifest checked(Map<String, Object> m, String where) throws BundleException {
+        Problem.check(where, ManifestRules.problems(m));
+        return typed(m, where);
+    }
+
+    /**
+     * The typed view of a manifest the rules accept. Fields the rules leave open (tokenizer settings,
+     * inputs, outputs, signatures, names) must still have their types: code {@code missing_field}.
+     */
+    static Manifest typed(Map<String, Object> m, String where) throws BundleException {
+        try {
+            return new Manifest(m);
+        } catch (Json.JsonException e) {
+            throw new BundleException("missing_field", where + ": " + e.getMessage());
         }
     }
 
@@ -205,7 +203,9 @@ public final class Manifest {
 
     public Mode mode(String name) throws BundleException {
         Mode m = modes.get(name);
-        if (m == null) throw new BundleException("bundle " + modelName + " has no mode " + name + " (has " + modeNames() + ")");
+        if (m == null) {
+            throw new BundleException("modes", "bundle " + modelName + " has no mode " + name + " (has " + modeNames() + ")");
+        }
         return m;
     }
 
@@ -222,10 +222,13 @@ public final class Manifest {
         return ascending.get(ascending.size() - 1);
     }
 
-    /** labels.txt: one label per line, trailing empty lines ignored. */
+    /** labels.txt as the Python reader reads it: each line stripped, blank lines skipped. */
     public static List<String> parseLabels(String text) {
-        List<String> out = new ArrayList<>(Arrays.asList(text.split("\r?\n", -1)));
-        while (!out.isEmpty() && out.get(out.size() - 1).isEmpty()) out.remove(out.size() - 1);
+        List<String> out = new ArrayList<>();
+        for (String line : Strings.lines(text)) {
+            String label = Strings.strip(line);
+            if (!label.isEmpty()) out.add(label);
+        }
         return out;
     }
 }

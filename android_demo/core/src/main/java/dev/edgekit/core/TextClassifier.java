@@ -67,7 +67,7 @@ public final class TextClassifier implements AutoCloseable {
         long t2 = clock.nanoTime();
         int k = bundle.labels.size();
         if (logits == null || logits.length != k) {
-            throw new BundleException("model " + mode.file + " returned " + (logits == null ? 0 : logits.length)
+            throw new BundleException("label_count", "model " + mode.file + " returned " + (logits == null ? 0 : logits.length)
                 + " logits for " + k + " labels");
         }
         int best = Stats.argmax(logits);

@@ -57,13 +57,21 @@ public class ContractsTest {
         assertEquals(23_000_000L, m.mode("dynamic_int8").bytes);
         assertEquals("logits", m.outputName);
         assertEquals("vocab.txt", m.vocabFile);
+        assertEquals(30522L, m.embeddingRows);
+        assertEquals(3, m.numClasses);
+        assertEquals(30522L, m.vocabSize);
+        assertEquals(64, m.vocabSha256.length());
+        assertEquals(null, m.taskFile);
         assertTrue(m.tokenizerSettings.lowerCase);
         assertEquals(Boolean.TRUE, m.tokenizerSettings.stripAccents);
     }
 
     @Test
     public void everyMissingRequiredFieldIsReported() throws Exception {
-        for (String path : Manifest.REQUIRED) {
+        List<String> required = new ArrayList<>(Manifest.REQUIRED);
+        required.addAll(ManifestRules.SCHEMA_ADDED.get((long) Manifest.SCHEMA_VERSION));
+        assertTrue(required.contains("tokenizer.vocab_sha256"));
+        for (String path : required) {
             Map<String, Object> m = TestBundles.exampleManifest();
             String[] parts = path.split("\\.");
             Map<String, Object> cur = m;
@@ -73,7 +81,10 @@ public class ContractsTest {
                 Manifest.parse(Json.write(m));
                 fail("no error without " + path);
             } catch (BundleException e) {
-                assertTrue(e.getMessage(), e.getMessage().contains("missing " + path));
+                // without a schema_version the manifest is of no version this app reads
+                String expected = path.equals("schema_version") ? "schema_version null is not one" : "missing " + path;
+                assertEquals(e.getMessage(), path.equals("schema_version") ? "schema_version" : "missing_field", e.code);
+                assertTrue(e.getMessage(), e.getMessage().contains(expected));
             }
         }
     }
@@ -82,10 +93,30 @@ public class ContractsTest {
     public void modeFieldsAndSchemaVersionAreChecked() throws Exception {
         Map<String, Object> m = TestBundles.exampleManifest();
         Json.asObject(Json.path(m, "modes.fp16"), "fp16").remove("sha256");
-        m.put("schema_version", 2L);
-        List<String> problems = Manifest.problems(m);
-        assertTrue(problems.toString(), problems.contains("mode fp16: missing sha256"));
-        assertTrue(problems.toString(), problems.stream().anyMatch(p -> p.contains("schema_version 2")));
+        Json.asObject(Json.path(m, "modes.int8"), "int8").put("bytes", -1L);
+        List<Problem> problems = ManifestRules.problems(m);
+        assertEquals("[modes: mode fp16: missing sha256, modes: mode int8: bytes must be a whole number]", problems.toString());
+        m.put("schema_version", 1L);
+        problems = ManifestRules.problems(m);
+        assertEquals(1, problems.size());
+        assertEquals("schema_version", problems.get(0).code);
+        assertTrue(problems.toString(), problems.get(0).message.contains("convert the model again"));
+        m.put("schema_version", 3L);
+        assertTrue(ManifestRules.problems(m).get(0).message.contains("schema_version 3 is not one this app reads (2)"));
+        m.put("schema_version", 2.0);
+        assertEquals("schema_version", ManifestRules.problems(m).get(0).code);
+        assertEquals("manifest", ManifestRules.problems(List.of(1, 2)).get(0).code);
+    }
+
+    @Test
+    public void fileNamesMustStayInsideTheBundle() {
+        for (String ok : new String[] {"vocab.txt", "sub/model.tflite", "sub/a:b", "x..y", ".hidden"}) {
+            assertEquals(ok, null, ManifestRules.badFileName(ok));
+        }
+        for (Object bad : new Object[] {null, "", 5L, "/etc/passwd", "a\\b", "C:model.tflite", "c:/x", "../x", "a/../b",
+            "a//b", "a/", "./a", "."}) {
+            assertTrue(String.valueOf(bad), ManifestRules.badFileName(bad) != null);
+        }
     }
 
     @Test
@@ -94,6 +125,7 @@ public class ContractsTest {
             Manifest.parse("{\"schema_version\": 1,");
             fail();
         } catch (BundleException e) {
+            assertEquals("manifest", e.code);
             assertTrue(e.getMessage(), e.getMessage().startsWith("manifest.json: invalid JSON"));
             assertFalse(e.getMessage().contains("\n"));
         }
@@ -107,7 +139,21 @@ public class ContractsTest {
             Manifest.parse(Json.write(m));
             fail();
         } catch (BundleException e) {
-            assertTrue(e.getMessage(), e.getMessage().contains("mode int8 has no signature seq64"));
+            assertEquals("signatures", e.code);
+            assertTrue(e.getMessage(), e.getMessage().contains("mode int8: lacks signatures [\"seq64\"]"));
+        }
+    }
+
+    @Test
+    public void fieldsTheReadersUseMustHaveTheirTypes() throws Exception {
+        Map<String, Object> m = TestBundles.exampleManifest();
+        Json.asObject(m.get("tokenizer"), "tokenizer").put("lower_case", "yes");
+        try {
+            Manifest.parse(Json.write(m));
+            fail();
+        } catch (BundleException e) {
+            assertEquals("missing_field", e.code);
+            assertTrue(e.getMessage(), e.getMessage().contains("tokenizer.lower_case has the wrong type"));
         }
     }
 
@@ -222,12 +268,14 @@ public class ContractsTest {
             Bundle.load(BundleSource.directory(dir));
             fail();
         } catch (BundleException e) {
-            assertTrue(e.getMessage(), e.getMessage().contains("differs from manifest labels"));
+            assertEquals("labels_file", e.code);
+            assertTrue(e.getMessage(), e.getMessage().contains("differs from the manifest labels"));
         }
         try {
             Bundle.load(BundleSource.directory(tmp.newFolder("empty")));
             fail();
         } catch (BundleException e) {
+            assertEquals("manifest", e.code);
             assertTrue(e.getMessage(), e.getMessage().contains("no manifest.json"));
         }
     }

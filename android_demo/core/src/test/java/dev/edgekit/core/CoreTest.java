@@ -6,6 +6,7 @@ import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
 import java.io.File;
+import java.nio.file.Files;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CancellationException;
@@ -80,6 +81,7 @@ public class CoreTest {
             c.classify("x");
             fail();
         } catch (BundleException e) {
+            assertEquals("label_count", e.code);
             assertTrue(e.getMessage(), e.getMessage().contains("returned 2 logits for 3 labels"));
         }
     }
@@ -103,7 +105,30 @@ public class CoreTest {
             Benchmark.run(bundle, "int4", 1, eval, (b, m, t) -> runner, Clock.SYSTEM, null, null);
             fail();
         } catch (BundleException e) {
+            assertEquals("modes", e.code);
             assertTrue(e.getMessage(), e.getMessage().contains("has no mode int4"));
+        }
+    }
+
+    @Test
+    public void benchmarkVerifiesTheModeFileBeforeLoadingIt() throws Exception {
+        File dir = TestBundles.write(tmp.newFolder("b"), TestBundles.exampleManifest(), List.of("negative", "neutral", "positive"));
+        Bundle bundle = Bundle.load(BundleSource.directory(dir));
+        EvalSet eval = EvalSet.parseJsonl("{\"text\":\"a\",\"label\":\"neutral\"}\n", bundle.labels, "eval.jsonl");
+        File model = new File(dir, bundle.manifest.mode("fp16").file);
+        byte[] data = Files.readAllBytes(model.toPath());
+        data[0] ^= 1; // same size, other bytes
+        Files.write(model.toPath(), data);
+        int[] opened = {0};
+        try {
+            Benchmark.run(bundle, "fp16", 1, eval, (b, m, t) -> {
+                opened[0]++;
+                return new TestBundles.FakeRunner(3);
+            }, Clock.SYSTEM, null, null);
+            fail();
+        } catch (BundleException e) {
+            assertEquals("sha256", e.code);
+            assertEquals(0, opened[0]);
         }
     }
 
@@ -124,6 +149,8 @@ public class CoreTest {
     @Test
     public void labelsFileParsing() {
         assertEquals(List.of("a", "b"), Manifest.parseLabels("a\r\nb\n\n"));
+        // as Python reads labels.txt: str.splitlines(), each line str.strip()ped, blank lines skipped
+        assertEquals(List.of("a", "b c", "d"), Manifest.parseLabels("\n  a \n\n\tb c\u00a0\u2028d\r"));
         assertArrayEquals(new int[] {2, 0}, new int[] {Stats.argmax(new float[] {0, 1, 5}), Stats.argmax(new float[] {3, 3})});
     }
 }
