@@ -75,6 +75,9 @@ class ConvertOptions:
     # "fail": a failed conversion or parity gate fails the export (nothing written); "drop": that mode
     # is left out of the bundle and the manifest records why under failed_modes (edgekit run uses this)
     on_gate_failure: str = "fail"
+    # int8 from a recipe (converters/recipes.py): a name, a JSON file of rules, or a bundle whose int8 entry
+    # recorded one; None: the TF converter's calibrated int8 with the measured float fallback
+    recipe: str | None = None
 
     def __post_init__(self) -> None:
         normalised = {"modes": parse_modes(self.modes), "buckets": _buckets(self.buckets),
@@ -88,6 +91,10 @@ class ConvertOptions:
         if self.on_gate_failure not in GATE_FAILURE:
             raise EdgekitError(f"on_gate_failure must be fail or drop, got {self.on_gate_failure!r}")
         get_mode(self.metadata_mode)
+        if self.recipe is not None:
+            from .recipes import load_recipe
+
+            load_recipe(self.recipe)  # a recipe that cannot be read fails here, before any work
 
     def to_dict(self) -> dict:
         """The options as the manifest records them (``overwrite`` left out)."""
@@ -298,7 +305,8 @@ def convert_mode(mode: Mode, graph: SavedModel, source: Source, calibration: Cal
                      fallback_groups=exporter.fallback_groups, int8_io=options.int8_io and mode.name == "int8",
                      fallback=options.fallback, fill_calibration=exporter.fill_calibration,
                      target_agreement=options.target_agreement,
-                     evaluate=_evaluator(search, source.buckets, work, options.threads) if search is not None else None)
+                     evaluate=_evaluator(search, source.buckets, work, options.threads) if search is not None else None,
+                     recipe=options.recipe if mode.name == "int8" else None)
     return mode.convert(job)
 
 

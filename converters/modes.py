@@ -89,6 +89,7 @@ class ConvertJob:
     target_agreement: float = 0.99  # "auto": the held-out agreement the measured search aims for
     # "auto": scores a candidate file against the source model on held-out sentences (see quantize.py)
     evaluate: Callable[[bytes], dict] | None = None
+    recipe: str | None = None  # int8: quantize the fp32 file by this recipe (converters/recipes.py)
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,10 @@ def _dynamic_int8(job: ConvertJob) -> Converted:
 
 
 def _int8(job: ConvertJob) -> Converted:
+    if job.recipe is not None:
+        from .recipes import int8_by_recipe
+
+        return int8_by_recipe(_fp32(job).model, job)
     from .quantize import full_integer
 
     return full_integer(job, activations="int8")

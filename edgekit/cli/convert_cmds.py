@@ -55,6 +55,11 @@ def _thresholds(values: tuple[str, ...]) -> dict[str, dict]:
                    "chosen by measured per-layer error until --target-agreement on held-out training sentences).")
 @click.option("--target-agreement", default=0.99, show_default=True, type=SHARE,
               help="Agreement the auto fallback search aims for.")
+@click.option("--recipe", default=None, metavar="NAME|FILE|BUNDLE",
+              help="int8 by an ai-edge-quantizer recipe applied to the fp32 file (one weight copy for all buckets, "
+                   "one set of activation ranges): a named recipe (int8_fc: fully-connected layers int8, the FFN "
+                   "output dynamic), a JSON file of rules, or a bundle whose int8 was made by one (its manifest "
+                   "records the rules). Replaces --fallback for int8.")
 @click.option("--threshold", "thresholds", multiple=True, metavar="MODE:KEY=VALUE",
               help="Override a parity threshold, e.g. int8:agreement=0.95, fp16:f1_drop=0.02, "
                    "fp32:logit_error=0.1. Repeatable.")
@@ -69,7 +74,7 @@ def _thresholds(values: tuple[str, ...]) -> dict[str, dict]:
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the calibration sample.")
 def convert_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding,
                 out_dir, modes, buckets, signature_prefix, calibration_samples, int8_io, fallback, target_agreement,
-                thresholds, no_metadata, metadata_mode, allow_other_data, overwrite, seed) -> None:
+                recipe, thresholds, no_metadata, metadata_mode, allow_other_data, overwrite, seed) -> None:
     """Convert a model directory (teacher or student) into a bundle of TFLite files.
 
     One .tflite per mode, each with one fixed [1,L] signature per bucket (inputs ids, mask, segment_ids
@@ -93,7 +98,7 @@ def convert_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, l
                              int8_io=int8_io, fallback=fallback, target_agreement=target_agreement,
                              thresholds=_thresholds(thresholds), metadata=not no_metadata,
                              metadata_mode=metadata_mode, overwrite=overwrite, seed=seed,
-                             allow_other_data=allow_other_data)
+                             allow_other_data=allow_other_data, recipe=recipe)
     read_meta(model_dir)  # a missing or wrong model dir fails here, before any data work
     splits = load_splits(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding)
     manifest = convert_model_dir(model_dir, out_dir, splits, options)

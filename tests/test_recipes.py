@@ -1,0 +1,119 @@
+"""int8 by recipe (converters/recipes.py): ai-edge-quantizer rules applied to the fp32 file give one int8
+file whose bucket signatures share one copy of the weights and one set of activation ranges; the manifest
+records the rules and ``--recipe BUNDLE`` reproduces the file; bad recipes are one line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from edgekit.cli import cli
+
+pytest.importorskip("ai_edge_quantizer")
+
+BUCKETS = [16, 32]
+
+
+def _convert(model_dir, out, splits, **kw):
+    from edgekit.converters.convert import ConvertOptions, convert_model_dir
+
+    opts = ConvertOptions(**{"calibration_samples": 60, "metadata": False, "modes": ["fp32", "int8"],
+                             "buckets": BUCKETS, **kw})
+    return convert_model_dir(model_dir, out, splits, opts, progress=False)
+
+
+@pytest.fixture(scope="module")
+def recipe_bundle(tmp_path_factory, tiny_teacher_dir, default_splits):
+    out = tmp_path_factory.mktemp("recipe") / "bundle"
+    return out, _convert(tiny_teacher_dir, out, default_splits, recipe="int8_fc")
+
+
+def test_the_weights_are_stored_once_for_every_bucket(recipe_bundle):
+    from edgekit.converters.tflite_file import read_tflite
+
+    out, manifest = recipe_bundle
+    entry = manifest["modes"]["int8"]
+    assert entry["weights_shared_across_buckets"] is True and entry["weights"]["shared_fraction"] > 0.9
+    assert entry["parity"]["passed"]
+    info = read_tflite(out / entry["file"])
+    # the recipe's fully-connected layers run in int8; only the FFN outputs (dynamic) keep float activations
+    assert info.float_ops().get("FULLY_CONNECTED", 0) < info.op_histogram()["FULLY_CONNECTED"] / 3
+    assert entry["quantization"]["recipe"]["name"] == "int8_fc"
+
+
+STATIC_FC = [{"regex": ".*", "operation": "*", "algorithm_key": "no_quantize"},
+             {"regex": ".*", "operation": "FULLY_CONNECTED", "algorithm_key": "min_max_uniform_quantize",
+              "op_config": {"activation_tensor_config": {"num_bits": 8, "symmetric": False, "granularity": "TENSORWISE",
+                                                         "dtype": "INT"},
+                            "weight_tensor_config": {"num_bits": 8, "symmetric": True, "granularity": "CHANNELWISE",
+                                                     "dtype": "INT"},
+                            "compute_precision": "INTEGER", "explicit_dequantize": False}}]
+
+
+def _scales_by_layer(model: bytes) -> dict[int, set]:
+    """Per fully-connected layer (its weight buffer, shared by the signatures): the distinct (input scale,
+    bias scale) pairs its ops in the bucket signatures were quantized with."""
+    from edgekit.converters.tflite_file import read_tflite
+
+    out: dict[int, set] = {}
+    for sg in read_tflite(model).subgraphs:
+        for op in sg.ops:
+            if op.opcode == "FULLY_CONNECTED" and len(op.inputs) > 2 and op.inputs[2] >= 0:
+                x, w, b = (sg.tensors[i] for i in op.inputs[:3])
+                out.setdefault(w.buffer, set()).add((tuple(x.scales), tuple(b.scales)))
+    return out
+
+
+def test_shared_layers_get_one_activation_range_for_every_bucket(recipe_bundle, default_splits, monkeypatch):
+    """A static int8 layer's int32 bias (scale = input scale × weight scale) is one buffer shared by the
+    bucket signatures, so every signature must quantize the layer's input with the same scale: the
+    calibrated ranges are widened over the signatures. Without that, the signatures disagree and each
+    overwrites the shared bias with its own scale (wrong for the others)."""
+    from edgekit.converters import recipes
+    from edgekit.converters.calibration import calibration_samples
+    from edgekit.runtime.bundle import Bundle
+
+    out, _ = recipe_bundle
+    bundle = Bundle.open(out)
+    fp32 = bundle.model_file("fp32").read_bytes()
+    samples, _ = calibration_samples(default_splits.train.texts, bundle.tokenizer, bundle.buckets, 60)
+
+    layers = _scales_by_layer(recipes.quantize_with_recipe(fp32, STATIC_FC, samples)[0])
+    assert layers and all(len(pairs) == 1 for pairs in layers.values())
+
+    monkeypatch.setattr(recipes, "shared_ranges", lambda model, qsvs: qsvs)
+    apart = _scales_by_layer(recipes.quantize_with_recipe(fp32, STATIC_FC, samples)[0])
+    assert any(len(pairs) > 1 for pairs in apart.values())
+
+
+def test_the_recorded_recipe_reproduces_the_file(recipe_bundle, tiny_teacher_dir, default_splits, tmp_path):
+    out, manifest = recipe_bundle
+    again = _convert(tiny_teacher_dir, tmp_path / "again", default_splits, recipe=str(out))
+    assert again["modes"]["int8"]["quantization"]["recipe"]["rules"] == manifest["modes"]["int8"]["quantization"]["recipe"]["rules"]
+    # the TF converter's fp32 bytes differ from run to run (not the weights): compare what the files compute
+    figures = ("argmax_agreement", "max_abs_logit_error", "mean_abs_logit_error")
+    assert ({k: again["modes"]["int8"]["parity"][k] for k in figures}
+            == {k: manifest["modes"]["int8"]["parity"][k] for k in figures})
+    assert again["modes"]["int8"]["bytes"] == manifest["modes"]["int8"]["bytes"]
+
+
+@pytest.mark.parametrize("content, fragment", [
+    ("[]", "a recipe is a non-empty JSON list of rules"),
+    ('[{"regex": ".*"}]', "rule 0 needs regex, operation and algorithm_key"),
+    ('[{"regex": ".*", "operation": "*", "algorithm_key": "no_quantize", "colour": 1}]', "unknown keys ['colour']"),
+    ("{not json", "not JSON"),
+    (None, "not a recipe name"),
+])
+def test_a_bad_recipe_is_one_line_before_any_work(content, fragment, tmp_path, tiny_teacher_dir):
+    recipe = tmp_path / "recipe.json"
+    if content is not None:
+        recipe.write_text(content)
+    result = CliRunner().invoke(cli, ["convert", str(tiny_teacher_dir), "--modes", "int8", "--recipe",
+                                      str(recipe), "--out", str(tmp_path / "b")])
+    assert result.exit_code == 2, result.output
+    err = result.stderr.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: ") and fragment in err, err
+    assert not (tmp_path / "b").exists()
