@@ -156,14 +156,18 @@ def _fp16(job: ConvertJob) -> Converted:
     return Converted(conv.convert())
 
 
-def _dynamic_int8(job: ConvertJob) -> Converted:
+def _dynamic_int8(job: ConvertJob, per_tensor: bool = False) -> Converted:
     import tensorflow as tf
 
     conv = _converter(job)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    if job.per_tensor_dense:
+    if job.per_tensor_dense or per_tensor:
         conv._experimental_disable_per_channel_quantization_for_dense_layers = True  # noqa: SLF001
     return Converted(conv.convert())
+
+
+def _dynamic_int8_pt(job: ConvertJob) -> Converted:
+    return _dynamic_int8(job, per_tensor=True)
 
 
 def _int8(job: ConvertJob) -> Converted:
@@ -186,6 +190,10 @@ register_mode(Mode("fp32", "float32 reference", Thresholds(0.995, 0.005, 0.05), 
 register_mode(Mode("fp16", "float16 weights, float compute", Thresholds(0.99, 0.01), "float", False, _fp16))
 register_mode(Mode("dynamic_int8", "int8 weights, dynamic-range activations", Thresholds(0.98, 0.02), "float",
                    False, _dynamic_int8))
+register_mode(Mode("dynamic_int8_pt", "int8 weights per tensor, dynamic-range activations",
+                   Thresholds(0.98, 0.02), "float", False, _dynamic_int8_pt,
+                   note="for legacy runtimes: the per-tensor FULLY_CONNECTED kernels that tflite-runtime 2.14 and "
+                        "tflite-support 0.4.4 run (per-channel dynamic int8 needs ai-edge-litert)"))
 register_mode(Mode("int8", "full integer (int8 weights and activations, calibrated)", Thresholds(0.97, 0.02),
                    "quant", True, _int8))
 register_mode(Mode("int16x8", "int16 activations, int8 weights", Thresholds(0.97, 0.02), "quant", True, _int16x8,

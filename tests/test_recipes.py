@@ -39,8 +39,18 @@ def test_the_weights_are_stored_once_for_every_bucket(recipe_bundle):
     assert entry["weights_shared_across_buckets"] is True and entry["weights"]["shared_fraction"] > 0.9
     assert entry["parity"]["passed"]
     info = read_tflite(out / entry["file"])
-    # the recipe's fully-connected layers run in int8; only the FFN outputs (dynamic) keep float activations
-    assert info.float_ops().get("FULLY_CONNECTED", 0) < info.op_histogram()["FULLY_CONNECTED"] / 3
+    # the recipe's fully-connected layers take int8 activations, except the ones its dynamic rules name
+    import re
+
+    dynamic = [re.compile(r["regex"]) for r in entry["quantization"]["recipe"]["rules"]
+               if r["operation"] == "FULLY_CONNECTED" and "activation_tensor_config" not in r.get("op_config", {"x": 1})]
+    assert dynamic
+    for sg in info.subgraphs:
+        for op in sg.ops:
+            if op.opcode == "FULLY_CONNECTED":
+                name = sg.tensors[op.outputs[0]].name
+                float_input = sg.tensors[op.inputs[0]].dtype == "float32"
+                assert float_input == any(rx.fullmatch(name) for rx in dynamic), name
     assert entry["quantization"]["recipe"]["name"] == "int8_fc"
 
 

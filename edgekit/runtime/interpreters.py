@@ -42,7 +42,8 @@ def _tflite_runtime() -> Runtime:
 
     version = _dist_version("tflite-runtime")
     reason = ("tflite-runtime is a legacy fallback (last release 2.14): it rejects the per-channel "
-              "FULLY_CONNECTED version 12 of TF 2.21 dynamic-int8 files; install ai-edge-litert")
+              "FULLY_CONNECTED version 12 of TF 2.21 dynamic-int8 files; convert with --modes dynamic_int8_pt "
+              "(per-tensor) for it, or install ai-edge-litert")
     return Runtime("tflite-runtime", version, mod.Interpreter, {"dynamic_int8": reason})
 
 
