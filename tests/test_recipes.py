@@ -127,3 +127,11 @@ def test_a_bad_recipe_is_one_line_before_any_work(content, fragment, tmp_path, t
     err = result.stderr.strip()
     assert len(err.splitlines()) == 1 and err.startswith("error: ") and fragment in err, err
     assert not (tmp_path / "b").exists()
+
+
+def test_every_named_recipe_reads_and_is_described():
+    from edgekit.converters.recipes import RECIPE_NOTES, load_recipe, recipe_names
+
+    assert set(recipe_names()) == set(RECIPE_NOTES)
+    for name in recipe_names():
+        assert load_recipe(name)[0] == name

@@ -9,6 +9,7 @@ import click
 
 from ..converters.convert import DEFAULT_MODES, FALLBACKS
 from ..converters.modes import modes_help
+from ..converters.recipes import recipes_help
 from ..runtime.buckets import DEFAULT_BUCKETS, SIGNATURE_PREFIX
 from .options import SHARE, int_list, load_splits, splits_options
 
@@ -57,9 +58,8 @@ def _thresholds(values: tuple[str, ...]) -> dict[str, dict]:
               help="Agreement the auto fallback search aims for.")
 @click.option("--recipe", default=None, metavar="NAME|FILE|BUNDLE",
               help="int8 by an ai-edge-quantizer recipe applied to the fp32 file (one weight copy for all buckets, "
-                   "one set of activation ranges): a named recipe (int8_fc: fully-connected layers int8, the FFN "
-                   "output dynamic), a JSON file of rules, or a bundle whose int8 was made by one (its manifest "
-                   "records the rules). Replaces --fallback for int8.")
+                   f"one set of activation ranges): a named recipe ({recipes_help()}), a JSON file of rules, or a "
+                   "bundle whose int8 was made by one (its manifest records the rules). Replaces --fallback for int8.")
 @click.option("--threshold", "thresholds", multiple=True, metavar="MODE:KEY=VALUE",
               help="Override a parity threshold, e.g. int8:agreement=0.95, fp16:f1_drop=0.02, "
                    "fp32:logit_error=0.1. Repeatable.")
