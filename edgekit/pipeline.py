@@ -42,6 +42,7 @@ class DataSettings:
     path: str | None = None  # None: the embedded default dataset
     format: str = "auto"
     seed: int = 42
+    encoding: str | None = None  # None: the format's default (latin-1 for FPB, utf-8 otherwise)
 
 
 @dataclass(frozen=True)
@@ -219,7 +220,8 @@ def run_data(ctx: StageContext) -> dict:
     from .data.default import load_default
 
     s: DataSettings = ctx.settings
-    ds = load_default() if s.path is None else load_dataset(s.path, format=s.format)
+    extra = {"encoding": s.encoding} if s.encoding else {}
+    ds = load_default() if s.path is None else load_dataset(s.path, format=s.format, **extra)
     splits = split_dataset(ds, seed=s.seed)
     split_dir = ctx.out / "data"
     splits.save(split_dir, overwrite=True)

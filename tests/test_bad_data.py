@@ -321,3 +321,23 @@ def test_financial_phrasebank_loads_as_before_without_a_warning(fpb_dir, level, 
     result = invoke("data", "stats", fpb_dir / f"Sentences_{level}.txt", "--json")
     assert result.exit_code == 0 and not result.stderr, result.output
     assert json.loads(result.stdout)["examples"] == examples
+
+
+def test_run_takes_the_encoding_of_its_data(tmp_path):
+    """`edgekit run --data` reads with --encoding like the data verbs: an unknown one is one line before any
+    stage runs, and the data stage's fingerprint follows it."""
+    from dataclasses import replace
+
+    from click.testing import CliRunner
+
+    from edgekit.cli import cli
+    from edgekit.pipeline import DataSettings, RunSettings, fingerprints, registered_stages
+
+    data = tmp_path / "d.tsv"
+    data.write_text("text\tlabel\ncafé up\tpositive\n", encoding="latin-1")
+    result = CliRunner().invoke(cli, ["run", "--data", str(data), "--encoding", "klingon", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1 and "unknown text encoding 'klingon'" in result.stderr
+    assert not (tmp_path / "r").exists()
+    base = RunSettings(out=tmp_path, data=DataSettings(path=str(data)))
+    latin = replace(base, data=DataSettings(path=str(data), encoding="latin-1"))
+    assert fingerprints(base, registered_stages())["data"] != fingerprints(latin, registered_stages())["data"]

@@ -71,9 +71,11 @@ def assert_one_line_error(result, *needles: str, code: int = 2) -> str:
 
 
 def assert_usage_error(result, option: str) -> None:
-    """click's own usage error: exit 2, the option named, no traceback."""
+    """click's usage error as one line: exit 2, the option named, no traceback."""
     assert result.exit_code == 2, (result.exit_code, result.output)
-    assert f"Invalid value for '{option}'" in result.stderr, result.stderr
+    err = result.stderr.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: Invalid value for "), err
+    assert f"Invalid value for '{option}'" in err, err
     assert "Traceback" not in result.stderr
 
 

@@ -36,14 +36,17 @@ COMMAND_MODULES = (
 
 class EdgekitGroup(click.Group):
     """Ends every failure as one line on stderr: ``error: ...`` and exit code 2 for user mistakes
-    (EdgekitError and the OS errors a user's paths cause), ``error: internal error: ...`` and exit
+    (EdgekitError, click's usage errors, and the OS errors a user's paths cause), ``error: internal error: ...`` and exit
     code 1 for anything else; with ``--debug`` the traceback follows the line."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:  # a bad option or argument: click's message, on one line
+            where = exc.ctx.command_path if exc.ctx is not None else "edgekit"
+            _fail(ctx, exc, f"{exc.format_message()} (see '{where} --help')", 2)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
-            raise  # click's own usage errors and exits
+            raise  # click's other errors and exits
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)

@@ -24,6 +24,7 @@ def _joined(values, sep: str = ",") -> str:
 @click.option("--data", default=None,
               help="Labelled data instead of the embedded default (FPB file, csv/tsv/jsonl with text,label).")
 @click.option("--format", "data_format", default=_D.data.format, show_default=True, help="Format of --data.")
+@click.option("--encoding", default=None, help="Encoding of --data (default: latin-1 for FPB, utf-8 otherwise).")
 @click.option("--out", default=str(_D.out), show_default=True, type=click.Path(),
               help="Run folder: data split, models, bundles, results, report. An existing run folder is resumed "
                    "(see --fresh), never replaced; a non-empty folder that is not a run folder is refused.")
@@ -53,7 +54,7 @@ def _joined(values, sep: str = ",") -> str:
 @click.option("--threads", default=_joined(_D.bench.threads), show_default=True,
               help="Benchmark thread counts (>= 1), e.g. 1,2.")
 @click.pass_context
-def run_cmd(ctx, data, data_format, out, model, backbone, teacher_epochs, teacher_lr, max_length, seed, fresh, arm,
+def run_cmd(ctx, data, data_format, encoding, out, model, backbone, teacher_epochs, teacher_lr, max_length, seed, fresh, arm,
             arm_cpu, students, modes, buckets, calibration_samples, threads) -> None:
     """Run the whole pipeline: data → teacher (→ students → TFLite → benchmark → report).
 
@@ -75,14 +76,18 @@ def run_cmd(ctx, data, data_format, out, model, backbone, teacher_epochs, teache
     if model is not None:  # a model whose labels are not the data's fails here, before any stage runs
         from ..train.given import check_labels_of_data
 
-        check_labels_of_data(model, data, data_format)
+        check_labels_of_data(model, data, data_format, encoding)
     bucket_list = tuple(int_list(buckets, "--buckets", "16,32,64")) if buckets.strip() else ()
     thread_list = tuple(int_list(threads, "--threads", "1,2"))
+    if encoding:
+        from ..data.textfile import codec_name
+
+        codec_name(encoding)  # an unknown encoding fails here, before any stage runs
     if model is not None and bucket_list:
         bucket_list = _model_buckets(model, bucket_list, ctx.get_parameter_source("buckets"))
     settings = RunSettings(
         out=Path(out), fresh=fresh,
-        data=DataSettings(path=data, format=data_format, seed=seed),
+        data=DataSettings(path=data, format=data_format, seed=seed, encoding=encoding),
         teacher=TeacherSettings(model=model, backbone=backbone, epochs=teacher_epochs, lr=teacher_lr, max_length=max_length,
                                 seed=seed),
         students=StudentsSettings(specs=_items(students, ";"), seed=seed),

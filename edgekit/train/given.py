@@ -85,12 +85,13 @@ def check_labels(spec: str, data_labels: list[str]) -> None:
                            f"{','.join(data_labels)} (same names in the same order needed)")
 
 
-def check_labels_of_data(spec: str, path: str | None, format: str) -> None:
+def check_labels_of_data(spec: str, path: str | None, format: str, encoding: str | None = None) -> None:
     """:func:`check_labels` against a data file (None: the embedded default) before any stage runs."""
     from ..data import load_dataset
     from ..data.default import load_default
 
-    check_labels(spec, list((load_default() if path is None else load_dataset(path, format=format)).labels))
+    extra = {"encoding": encoding} if encoding else {}
+    check_labels(spec, list((load_default() if path is None else load_dataset(path, format=format, **extra)).labels))
 
 
 def adopt_teacher(spec: str, splits: Splits, out_dir: str | Path, *, max_length: int,
