@@ -78,6 +78,9 @@ class ConvertOptions:
     # int8 from a recipe (converters/recipes.py): a name, a JSON file of rules, or a bundle whose int8 entry
     # recorded one; None: the TF converter's calibrated int8 with the measured float fallback
     recipe: str | None = None
+    # buckets chosen from the training split's token counts (converters/bucket_choice.py): this many,
+    # the largest of ``buckets`` kept as the largest; None: ``buckets`` as given
+    auto_buckets: int | None = None
 
     def __post_init__(self) -> None:
         normalised = {"modes": parse_modes(self.modes), "buckets": _buckets(self.buckets),
@@ -170,7 +173,16 @@ def load_source(model_dir: str | Path, splits: Splits, options: ConvertOptions, 
     limit = (loaded.meta.get("config", {}).get("backbone") or {}).get("max_sequence_length")
     if limit and options.buckets[-1] > int(limit):
         raise EdgekitError(f"bucket {options.buckets[-1]} is longer than the model's {limit} positions")
-    buckets = tuple((L, signature_name(L, options.signature_prefix)) for L in options.buckets)
+    lengths = options.buckets
+    if options.auto_buckets:
+        from .bucket_choice import choose_buckets, padding_factor
+
+        counts = [loaded.tokenizer.count_tokens(t) for t in splits.train.texts]
+        lengths = choose_buckets(counts, options.buckets[-1], options.auto_buckets)
+        logger.info(f"buckets {','.join(map(str, lengths))} from the training split's lengths (padded to "
+                    f"{padding_factor(counts, lengths):.2f}x the real length; {','.join(map(str, options.buckets))}: "
+                    f"{padding_factor(counts, options.buckets):.2f}x)")
+    buckets = tuple((L, signature_name(L, options.signature_prefix)) for L in lengths)
     _check_data(loaded, splits, options)
     skipped = {m: exporter.unsupported_modes[m] for m in options.modes if m in exporter.unsupported_modes}
     for m, why in skipped.items():
