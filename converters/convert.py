@@ -48,6 +48,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_MODES = ("fp32", "fp16", "dynamic_int8", "int8")
 FALLBACKS = ("none", "family", "auto")
 GATE_FAILURE = ("fail", "drop")
+FAMILY_RECIPE = "family"  # --recipe family: the family's own int8 recipe (Exporter.int8_recipe)
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,9 @@ class ConvertOptions:
     # "fail": a failed conversion or parity gate fails the export (nothing written); "drop": that mode
     # is left out of the bundle and the manifest records why under failed_modes (edgekit run uses this)
     on_gate_failure: str = "fail"
-    # int8 from a recipe (converters/recipes.py): a name, a JSON file of rules, or a bundle whose int8 entry
-    # recorded one; None: the TF converter's calibrated int8 with the measured float fallback
+    # int8 from a recipe (converters/recipes.py): a name, a JSON file of rules, a bundle whose int8 entry
+    # recorded one, or "family" (the family exporter's int8_recipe, if it has one); None: the TF converter's
+    # calibrated int8 with the measured float fallback
     recipe: str | None = None
     # buckets chosen from the training split's token counts (converters/bucket_choice.py): this many,
     # the largest of ``buckets`` kept as the largest; None: ``buckets`` as given
@@ -94,7 +96,7 @@ class ConvertOptions:
         if self.on_gate_failure not in GATE_FAILURE:
             raise EdgekitError(f"on_gate_failure must be fail or drop, got {self.on_gate_failure!r}")
         get_mode(self.metadata_mode)
-        if self.recipe is not None:
+        if self.recipe is not None and self.recipe != FAMILY_RECIPE:
             from .recipes import load_recipe
 
             load_recipe(self.recipe)  # a recipe that cannot be read fails here, before any work
@@ -318,8 +320,12 @@ def convert_mode(mode: Mode, graph: SavedModel, source: Source, calibration: Cal
                      fallback=options.fallback, fill_calibration=exporter.fill_calibration,
                      target_agreement=options.target_agreement,
                      evaluate=_evaluator(search, source.buckets, work, options.threads) if search is not None else None,
-                     recipe=options.recipe if mode.name == "int8" else None)
+                     recipe=_int8_recipe(options.recipe, exporter) if mode.name == "int8" else None)
     return mode.convert(job)
+
+
+def _int8_recipe(recipe: str | None, exporter: Exporter) -> str | None:
+    return exporter.int8_recipe if recipe == FAMILY_RECIPE else recipe
 
 
 def gate(path: Path, mode: Mode, source: Source, options: ConvertOptions, progress: bool) -> dict:

@@ -49,6 +49,9 @@ class Exporter:
     notes: dict = field(default_factory=dict)
     # modes this family cannot be converted to yet, with the reason (skipped and recorded in the manifest)
     unsupported_modes: dict[str, str] = field(default_factory=dict)
+    # the int8 recipe (converters/recipes.py) ``--recipe family`` picks for this family; None: the TF
+    # converter's calibrated int8 with its measured float fallback
+    int8_recipe: str | None = None
 
 
 def get_exporter(family: str) -> Exporter:

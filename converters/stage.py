@@ -21,7 +21,7 @@ def convert_options(s: ConvertSettings) -> ConvertOptions:
     # A mode whose conversion or parity gate fails is left out of that bundle (and named in the result and the
     # manifest's failed_modes) instead of stopping the whole run; `edgekit convert` fails instead.
     return ConvertOptions(modes=s.modes, buckets=s.buckets, calibration_samples=s.calibration_samples,
-                          overwrite=True, seed=s.seed, on_gate_failure="drop")
+                          overwrite=True, seed=s.seed, on_gate_failure="drop", recipe=s.recipe)
 
 
 def models_to_convert(inputs: Mapping[str, dict]) -> list[tuple[str, Path]]:

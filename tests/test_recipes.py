@@ -135,3 +135,24 @@ def test_every_named_recipe_reads_and_is_described():
     assert set(recipe_names()) == set(RECIPE_NOTES)
     for name in recipe_names():
         assert load_recipe(name)[0] == name
+
+
+def test_the_family_recipe_is_the_bert_recipe_and_none_for_the_bilstm(tiny_teacher_dir, default_splits, tokenizer,
+                                                                      tmp_path):
+    """``--recipe family`` (what edgekit run uses): BERT models get int8_fc; the BiLSTM, whose graph
+    ai-edge-quantizer 0.10 cannot calibrate, keeps the TF converter's int8."""
+    from edgekit.models.modeldir import save_model_dir
+    from edgekit.models.registry import get_family
+
+    bert = _convert(tiny_teacher_dir, tmp_path / "bert", default_splits, modes=["int8"], recipe="family",
+                    buckets=[16])
+    assert bert["modes"]["int8"]["quantization"]["recipe"]["name"] == "int8_fc"
+
+    family = get_family("bilstm")
+    model = family.build(family.tiny_config(len(tokenizer.vocab), 3))
+    bilstm_dir = save_model_dir(tmp_path / "bilstm-model", model=model, family="bilstm",
+                                config=family.config_of(model), labels=list(default_splits.train.labels),
+                                vocab=tokenizer.vocab, tokenizer_settings=tokenizer.settings, max_length=32)
+    bilstm = _convert(bilstm_dir, tmp_path / "bilstm", default_splits, modes=["int8"], recipe="family", buckets=[16],
+                      thresholds={"int8": {"min_argmax_agreement": 0.0, "max_macro_f1_drop": 1.0}})
+    assert "recipe" not in bilstm["modes"]["int8"]["quantization"]

@@ -62,8 +62,10 @@ def _thresholds(values: tuple[str, ...]) -> dict[str, dict]:
               help="Agreement the auto fallback search aims for.")
 @click.option("--recipe", default=None, metavar="NAME|FILE|BUNDLE",
               help="int8 by an ai-edge-quantizer recipe applied to the fp32 file (one weight copy for all buckets, "
-                   f"one set of activation ranges): a named recipe ({recipes_help()}), a JSON file of rules, or a "
-                   "bundle whose int8 was made by one (its manifest records the rules). Replaces --fallback for int8.")
+                   f"one set of activation ranges): a named recipe ({recipes_help()}), a JSON file of rules, a "
+                   "bundle whose int8 was made by one (its manifest records the rules), or 'family' (the model "
+                   "family's recipe: int8_fc for BERT models, the converter's int8 for the BiLSTM; what edgekit run "
+                   "uses). Replaces --fallback for int8.")
 @click.option("--threshold", "thresholds", multiple=True, metavar="MODE:KEY=VALUE",
               help="Override a parity threshold, e.g. int8:agreement=0.95, fp16:f1_drop=0.02, "
                    "fp32:logit_error=0.1. Repeatable.")
