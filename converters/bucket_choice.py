@@ -15,6 +15,7 @@ from bisect import bisect_left
 from typing import Sequence
 
 from ..errors import EdgekitError
+from ..runtime.buckets import pick_length
 
 DEFAULT_COUNT = 8
 STEP = 8
@@ -37,13 +38,9 @@ def parse_auto(value: str) -> int | None:
 
 
 def padded_mean(lengths: Sequence[int], buckets: Sequence[int]) -> float:
-    """Mean padded length of ``lengths`` (token counts) run in ``buckets`` (longer ones truncated to the largest)."""
-    ordered = sorted(buckets)
-    total = 0
-    for n in lengths:
-        i = bisect_left(ordered, n)
-        total += ordered[min(i, len(ordered) - 1)]
-    return total / max(len(lengths), 1)
+    """Mean padded length of ``lengths`` (token counts) run in ``buckets`` by the one bucket rule (longer ones
+    truncated to the largest)."""
+    return sum(pick_length(buckets, n) for n in lengths) / max(len(lengths), 1)
 
 
 def padding_factor(lengths: Sequence[int], buckets: Sequence[int]) -> float:
@@ -58,8 +55,7 @@ def choose_buckets(lengths: Sequence[int], largest: int, count: int, step: int =
     padded length of ``lengths``."""
     if not lengths:
         raise EdgekitError("cannot choose buckets: no training sentences")
-    candidates = sorted({min(largest, step * k) for k in range(1, largest // step + 2)} | {largest})
-    candidates = [c for c in candidates if c >= 2]
+    candidates = sorted({*range(step, largest, step), largest})
     counts = [min(n, largest) for n in lengths]
     # cost[i][j]: padded tokens of the sentences that fall between candidate i-1 (exclusive) and j (inclusive),
     # all padded to candidate j

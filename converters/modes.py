@@ -20,7 +20,7 @@ Modes:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
 from ..errors import EdgekitError
@@ -156,18 +156,18 @@ def _fp16(job: ConvertJob) -> Converted:
     return Converted(conv.convert())
 
 
-def _dynamic_int8(job: ConvertJob, per_tensor: bool = False) -> Converted:
+def _dynamic_int8(job: ConvertJob) -> Converted:
     import tensorflow as tf
 
     conv = _converter(job)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    if job.per_tensor_dense or per_tensor:
+    if job.per_tensor_dense:
         conv._experimental_disable_per_channel_quantization_for_dense_layers = True  # noqa: SLF001
     return Converted(conv.convert())
 
 
 def _dynamic_int8_pt(job: ConvertJob) -> Converted:
-    return _dynamic_int8(job, per_tensor=True)
+    return _dynamic_int8(replace(job, per_tensor_dense=True))
 
 
 def _int8(job: ConvertJob) -> Converted:

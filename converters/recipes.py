@@ -18,12 +18,10 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import EdgekitError
-
-if TYPE_CHECKING:
-    from .modes import Converted, ConvertJob
+from .modes import Converted, ConvertJob
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +90,7 @@ def quantize_with_recipe(float_model: bytes, rules: list[dict], samples: list[tu
     try:
         from ai_edge_quantizer import quantizer as aeq
     except ImportError:
-        raise RecipeError("int8 by recipe needs ai-edge-quantizer (pip install 'edgekit[quantizer]')") from None
+        raise RecipeError("int8 by recipe needs ai-edge-quantizer (pip install 'edgekit[full]')") from None
     q = aeq.Quantizer(bytearray(float_model), rules)
     calibration = {}
     if q.need_calibration:
@@ -117,7 +115,7 @@ def quantize_with_recipe(float_model: bytes, rules: list[dict], samples: list[tu
 WEIGHTED_OPS = ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV")
 
 
-def shared_ranges(float_model: bytes, qsvs: dict[str, dict], sides: tuple[str, ...] = ("in",)) -> dict[str, dict]:
+def shared_ranges(float_model: bytes, qsvs: dict[str, dict]) -> dict[str, dict]:
     """One activation range per layer for every bucket's signature.
 
     The signatures of a bucketed file share each layer's weight and bias buffers, but their activation
@@ -146,24 +144,20 @@ def shared_ranges(float_model: bytes, qsvs: dict[str, dict], sides: tuple[str, .
         for other in names[1:]:
             parent[find(other)] = find(names[0])
 
-    groups: dict[tuple[int, str], list[str]] = {}
+    ranged = {name for name, qsv in qsvs.items() if "min" in qsv and "max" in qsv}
+    inputs_by_weights: dict[int, list[str]] = {}
     for sg in info.subgraphs:
         for op in sg.ops:
             if op.opcode not in WEIGHTED_OPS or len(op.inputs) < 2 or min(op.inputs[:2]) < 0:
                 continue
             weights = sg.tensors[op.inputs[1]]
-            if not weights.is_constant:
-                continue
-            if "in" in sides:
-                groups.setdefault((weights.buffer, "in"), []).append(sg.tensors[op.inputs[0]].name)
-            if "out" in sides:
-                groups.setdefault((weights.buffer, "out"), []).extend(sg.tensors[i].name for i in op.outputs)
-    for names in groups.values():
-        join([n for n in names if n in qsvs and "min" in qsvs[n] and "max" in qsvs[n]] or names[:1])
+            if weights.is_constant:
+                inputs_by_weights.setdefault(weights.buffer, []).append(sg.tensors[op.inputs[0]].name)
+    for names in inputs_by_weights.values():
+        join([n for n in names if n in ranged])
     members: dict[str, list[str]] = {}
     for name in parent:
-        if name in qsvs and "min" in qsvs[name] and "max" in qsvs[name]:
-            members.setdefault(find(name), []).append(name)
+        members.setdefault(find(name), []).append(name)
     out = dict(qsvs)
     for names in members.values():
         if len(names) < 2:
@@ -175,10 +169,9 @@ def shared_ranges(float_model: bytes, qsvs: dict[str, dict], sides: tuple[str, .
     return out
 
 
-def int8_by_recipe(float_model: bytes, job: "ConvertJob") -> "Converted":
+def int8_by_recipe(float_model: bytes, job: ConvertJob) -> Converted:
     """The int8 mode's file when ``--recipe`` is given: ``float_model`` (the job's fp32 export) quantized by
     the recipe, calibrated on the job's samples; the manifest records the rules."""
-    from .modes import Converted  # noqa: F811 (the runtime import of the name the hint uses)
     from .tflite_file import read_tflite
 
     name, rules = load_recipe(job.recipe)

@@ -223,8 +223,7 @@ def run_data(ctx: StageContext) -> dict:
     from .data.default import load_default
 
     s: DataSettings = ctx.settings
-    extra = {"encoding": s.encoding} if s.encoding else {}
-    ds = load_default() if s.path is None else load_dataset(s.path, format=s.format, **extra)
+    ds = load_default() if s.path is None else load_dataset(s.path, format=s.format, encoding=s.encoding)
     splits = split_dataset(ds, seed=s.seed)
     split_dir = ctx.out / "data"
     splits.save(split_dir, overwrite=True)

@@ -4,9 +4,6 @@ records the rules and ``--recipe BUNDLE`` reproduces the file; bad recipes are o
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 from click.testing import CliRunner
 

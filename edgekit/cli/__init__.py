@@ -36,8 +36,8 @@ COMMAND_MODULES = (
 
 class EdgekitGroup(click.Group):
     """Ends every failure as one line on stderr: ``error: ...`` and exit code 2 for user mistakes
-    (EdgekitError, click's usage errors, and the OS errors a user's paths cause), ``error: internal error: ...`` and exit
-    code 1 for anything else; with ``--debug`` the traceback follows the line."""
+    (EdgekitError, click's usage errors, and the OS errors a user's paths cause), ``error: internal
+    error: ...`` and exit code 1 for anything else; with ``--debug`` the traceback follows the line."""
 
     def invoke(self, ctx: click.Context):
         try:

@@ -26,10 +26,8 @@ def export_hf(model_dir, out_dir, overwrite) -> None:
       edgekit export hf runs/teacher --out hf/teacher
       python -c "from transformers import pipeline; print(pipeline('text-classification', 'hf/teacher')('Profit rose'))"
     """
-    from ..fsutil import check_output
     from ..hf.export import export_model_dir
 
-    check_output(out_dir, overwrite=overwrite, inputs=(model_dir,))
     export_model_dir(model_dir, out_dir, overwrite=overwrite)
 
 

@@ -45,10 +45,8 @@ def import_cmd(src, out_dir, labels, max_length, probe_data, probes, no_parity, 
       edgekit import ./finbert-tone --out runs/finbert
       edgekit convert runs/finbert --data PATH --modes fp32,dynamic_int8 --out bundles/finbert
     """
-    from ..fsutil import check_output
     from ..hf import import_checkpoint
 
-    check_output(out_dir, overwrite=overwrite, inputs=(src, probe_data))
     names = [n.strip() for n in labels.split(",")] if labels is not None else None
     import_checkpoint(src, out_dir, labels=names, max_length=max_length, overwrite=overwrite, parity=not no_parity,
                       probe_data=probe_data, probes=probes)

@@ -88,11 +88,9 @@ def load_data(path: str | None, fmt: str, text_column: str, label_column: str, l
 
     if path is None:
         return load_default()
-    extra = {"encoding": encoding} if encoding else {}
-    if level:
-        extra["level"] = level
+    extra = {"level": level} if level else {}
     return load_dataset(path, format=fmt, labels=split_csv(labels), text_column=text_column,
-                        label_column=label_column, **extra)
+                        label_column=label_column, encoding=encoding, **extra)
 
 
 def parse_fractions(value: str) -> tuple[float, float, float]:

@@ -109,11 +109,11 @@ def _model_buckets(model: str, buckets: tuple[int, ...], source) -> tuple[int, .
     from ..train.given import fit_buckets, source_positions
 
     positions = source_positions(model)
-    if positions is None or max(buckets) <= positions:
+    fitted = fit_buckets(buckets, positions)
+    if fitted == buckets:
         return buckets
     if source is not click.core.ParameterSource.DEFAULT:
         raise EdgekitError(f"--buckets {max(buckets)} is longer than --model's {positions} token positions")
-    fitted = fit_buckets(buckets, positions)
     logging.getLogger(__name__).info(f"buckets {_joined(fitted)}: --model has {positions} token positions")
     return fitted
 

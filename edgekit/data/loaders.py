@@ -264,8 +264,11 @@ def load_dataset(
     ``labels`` fixes the label set and its order; a record with another label is an error that
     names its file and line. Without it the label set is the sorted set of labels found (for
     Financial PhraseBank: negative, neutral, positive). Rows whose text is blank are skipped with
-    one warning counting them; a file with no other rows is an error.
+    one warning counting them; a file with no other rows is an error. No ``encoding`` (or None, or empty)
+    reads with the format's own default (latin-1 for FPB, utf-8 otherwise).
     """
+    if "encoding" in options and not options["encoding"]:
+        del options["encoding"]
     allowed = _label_set(labels)
     try:
         fmt = detect_format(source) if format == "auto" else format

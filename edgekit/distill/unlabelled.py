@@ -52,8 +52,7 @@ def read_sentences(path: str | Path, encoding: str | None = None) -> list[str]:
         except UnicodeDecodeError as e:
             raise DataError(f"{p}: not {encoding or 'utf-8'} text ({e.reason}); pass the file's encoding") from None
         return [line.strip() for line in lines if line.strip()]
-    options = {"encoding": encoding} if encoding else {}
-    return load_dataset(p, format=fmt, **options).texts
+    return load_dataset(p, format=fmt, encoding=encoding).texts
 
 
 def unlabelled_sentences(path: str | Path, splits: Splits, encoding: str | None = None) -> Unlabelled:

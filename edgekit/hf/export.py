@@ -36,17 +36,16 @@ def export_model_dir(model_dir: str | Path, out_dir: str | Path, *, overwrite: b
     """Write the Hugging Face folder of the BERT-family model directory ``model_dir`` into ``out_dir``."""
     from safetensors.numpy import save_file
 
-    from ..fsutil import atomic_directory, atomic_write_json, atomic_write_text
+    from ..fsutil import atomic_directory, atomic_write_json, atomic_write_text, check_output
     from ..models.modeldir import load_model_dir, read_meta
     from ..models.registry import get_family
 
     model_dir, out_dir = Path(model_dir), Path(out_dir)
+    check_output(out_dir, overwrite=overwrite, inputs=(model_dir,))  # before any work
     meta = read_meta(model_dir)
     if meta["family"] != EXPORT_FAMILY:
         raise EdgekitError(f"{model_dir} is a {meta['family']} model: export hf takes BERT-family model "
                            "directories (the teacher, bert students, imported checkpoints)")
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not overwrite:
-        raise EdgekitError(f"{out_dir} exists and is not empty (pass --overwrite to replace it)")
     loaded = load_model_dir(model_dir)
     tokenizer_config = tokenizer_config_of(loaded.tokenizer.settings)
     config = get_family(EXPORT_FAMILY).config_of(loaded.model)

@@ -35,14 +35,14 @@ def import_checkpoint(spec: str, out_dir: str | Path, *, labels: list[str] | Non
                       probe_data: str | None = None, probes: int = DEFAULT_PROBES) -> Path:
     """Import the checkpoint ``spec`` (a folder or ``hf://ORG/NAME[@REV]``) into ``out_dir``; with ``parity``
     the live check against PyTorch runs on ``probes`` texts of ``probe_data`` (default: built-in ones)."""
+    from ..fsutil import check_output
     from ..models.modeldir import save_model_dir
     from ..models.registry import get_family
 
     out_dir = Path(out_dir)
     if probe_data is not None and not parity:
         raise EdgekitError("--data feeds the parity check, which --no-parity turns off: give one of them")
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not overwrite:
-        raise EdgekitError(f"{out_dir} exists and is not empty (pass --overwrite to replace it)")
+    check_output(out_dir, overwrite=overwrite, inputs=(spec, probe_data))
     source = resolve_source(spec)
     config = _read_config(source.folder / CONFIG_NAME)
     architecture = find_architecture(config)

@@ -12,13 +12,14 @@ loaded. Every violation is a :class:`BundleError` of one line naming the bundle,
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..contracts import LABELS_NAME, MANIFEST_NAME, Problem, manifest_files, manifest_problems, read_manifest
 from ..errors import EdgekitError
 from ..fsutil import sha256_file
-from ..tokenizer import WordPieceTokenizer, load_vocab
+from ..tokenizer import WordPieceTokenizer, parse_vocab
 from .buckets import pick_bucket
 
 
@@ -35,32 +36,35 @@ def _fail(path: Path, problems: list[Problem]) -> BundleError:
     return BundleError(f"bundle {path}: " + "; ".join(p.message for p in problems[:3]), problems[0].code)
 
 
-def _file_problems(path: Path, manifest: dict) -> list[Problem]:
-    """The bundle's files against its manifest (cheap checks: no model file is hashed here)."""
+def _checked_files(path: Path, manifest: dict) -> list[str]:
+    """The bundle's files against its manifest (cheap checks: no model file is hashed here); returns the
+    vocabulary, read once for its count, its sha256 and the tokenizer."""
+    def fail(code: str, message: str) -> BundleError:
+        return _fail(path, [Problem(code, message)])
+
     root = path.resolve()
     for what, name in manifest_files(manifest).items():
         f = path / name
         if not f.resolve().is_relative_to(root):
-            return [Problem("path", f"{what} {name!r} leaves the bundle (a link pointing outside)")]
+            raise fail("path", f"{what} {name!r} leaves the bundle (a link pointing outside)")
         if not f.is_file():
-            return [Problem("file_missing", f"{what} {name!r} is missing")]
+            raise fail("file_missing", f"{what} {name!r} is missing")
     for mode, entry in manifest["modes"].items():
         size = (path / entry["file"]).stat().st_size
         if size != entry["bytes"]:
-            return [Problem("file_size", f"mode {mode}: {entry['file']} has {size} bytes, the manifest says "
-                                         f"{entry['bytes']} (truncated or replaced)")]
+            raise fail("file_size", f"mode {mode}: {entry['file']} has {size} bytes, the manifest says "
+                                    f"{entry['bytes']} (truncated or replaced)")
     tok = manifest["tokenizer"]
-    vocab_file = path / tok["vocab_file"]
+    data = (path / tok["vocab_file"]).read_bytes()
     try:
-        entries = len(load_vocab(vocab_file))
+        vocab = parse_vocab(data.decode("utf-8"))
     except UnicodeDecodeError:
-        return [Problem("sha256", f"{tok['vocab_file']} is not UTF-8 (not the file the model was converted with)")]
-    if entries != tok["vocab_size"]:
-        return [Problem("vocab_size", f"{tok['vocab_file']} has {entries} entries, the manifest and model "
-                                      f"{tok['vocab_size']}")]
-    if sha256_file(vocab_file) != tok["vocab_sha256"]:
-        return [Problem("sha256", f"{tok['vocab_file']} differs from the vocabulary the model was converted with "
-                                  "(sha256)")]
+        raise fail("sha256", f"{tok['vocab_file']} is not UTF-8 (not the file the model was converted with)") from None
+    if len(vocab) != tok["vocab_size"]:
+        raise fail("vocab_size", f"{tok['vocab_file']} has {len(vocab)} entries, the manifest and model "
+                                 f"{tok['vocab_size']}")
+    if hashlib.sha256(data).hexdigest() != tok["vocab_sha256"]:
+        raise fail("sha256", f"{tok['vocab_file']} differs from the vocabulary the model was converted with (sha256)")
     labels_file = path / LABELS_NAME
     if labels_file.is_file():
         try:
@@ -68,9 +72,9 @@ def _file_problems(path: Path, manifest: dict) -> list[Problem]:
         except UnicodeDecodeError:
             labels = None
         if labels != list(manifest["labels"]):
-            return [Problem("labels_file", f"{LABELS_NAME} {labels} differs from the manifest labels "
-                                           f"{list(manifest['labels'])}")]
-    return []
+            raise fail("labels_file", f"{LABELS_NAME} {labels} differs from the manifest labels "
+                                      f"{list(manifest['labels'])}")
+    return vocab
 
 
 @dataclass
@@ -84,13 +88,12 @@ class Bundle:
         """The bundle at ``path`` once every rule holds; a :class:`BundleError` naming the first that does not."""
         path = Path(path)
         manifest = read_manifest(path, BundleError)
-        for check in (manifest_problems, lambda m: _file_problems(path, m)):
-            problems = check(manifest)
-            if problems:
-                raise _fail(path, problems)
+        problems = manifest_problems(manifest)
+        if problems:
+            raise _fail(path, problems)
+        vocab = _checked_files(path, manifest)
         try:
-            tokenizer = WordPieceTokenizer.from_settings(path / manifest["tokenizer"]["vocab_file"],
-                                                         manifest["tokenizer"])
+            tokenizer = WordPieceTokenizer.with_settings(vocab, manifest["tokenizer"])
         except (ValueError, KeyError, TypeError) as exc:
             raise BundleError(f"bundle {path}: tokenizer settings do not load ({exc})", "missing_field") from None
         return cls(path, manifest, tokenizer)

@@ -21,13 +21,19 @@ from typing import Iterable, Sequence
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 
-def load_vocab(path: str | os.PathLike) -> list[str]:
-    """One token per line, the line number is the id (BERT's vocab.txt)."""
-    with open(path, encoding="utf-8") as fh:
-        tokens = [line.rstrip("\n").rstrip("\r") for line in fh]
+def parse_vocab(text: str) -> list[str]:
+    """The tokens of a vocab.txt's text: one per line (LF, CRLF or CR ends a line), the line number is the
+    id; empty lines at the end are dropped."""
+    tokens = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     while tokens and tokens[-1] == "":
         tokens.pop()
     return tokens
+
+
+def load_vocab(path: str | os.PathLike) -> list[str]:
+    """One token per line, the line number is the id (BERT's vocab.txt)."""
+    with open(path, encoding="utf-8", newline="") as fh:
+        return parse_vocab(fh.read())
 
 
 def _is_control(ch: str) -> bool:
@@ -152,9 +158,14 @@ class WordPieceTokenizer:
 
     @classmethod
     def from_settings(cls, vocab_path: str | os.PathLike, settings: dict) -> "WordPieceTokenizer":
+        return cls.with_settings(load_vocab(vocab_path), settings)
+
+    @classmethod
+    def with_settings(cls, vocab: list[str], settings: dict) -> "WordPieceTokenizer":
+        """The tokenizer of ``vocab`` with a manifest's / model directory's tokenizer ``settings``."""
         special = settings.get("special_tokens", {})
-        return cls.from_file(
-            vocab_path,
+        return cls(
+            vocab,
             lower_case=settings.get("lower_case", True),
             strip_accents=settings.get("strip_accents"),
             clean_text=settings.get("clean_text", True),

@@ -41,14 +41,20 @@ def source_facts(spec: str) -> dict:
     return {"model": spec, "weights_sha256": sha256_file(weights) if weights.is_file() else None}
 
 
+def _hf_config(spec: str) -> dict:
+    """SRC's config.json (a Hugging Face folder or hub id)."""
+    from ..hf.source import CONFIG_NAME, resolve_source
+
+    return read_json_object(resolve_source(spec).folder / CONFIG_NAME, EdgekitError, CONFIG_NAME)
+
+
 def source_labels(spec: str) -> list[str]:
     """SRC's label names in output order, read without importing it."""
     from ..hf.importer import GENERIC_LABEL, label_names
-    from ..hf.source import CONFIG_NAME, resolve_source
 
     if is_model_dir(spec):
         return list(read_meta(Path(spec).expanduser())["labels"])
-    config = read_json_object(resolve_source(spec).folder / CONFIG_NAME, EdgekitError, CONFIG_NAME)
+    config = _hf_config(spec)
     names = [str(v) for _, v in sorted((int(k), v) for k, v in (config.get("id2label") or {}).items())]
     if names and all(GENERIC_LABEL.fullmatch(n) for n in names):
         raise EdgekitError(f"{spec} has generic labels ({', '.join(names)}): import it first with "
@@ -58,14 +64,11 @@ def source_labels(spec: str) -> list[str]:
 
 def source_positions(spec: str) -> int | None:
     """How many token positions SRC's model has (None when its config does not say), read without importing."""
-    from ..hf.source import CONFIG_NAME, resolve_source
-
     if is_model_dir(spec):
         backbone = (read_meta(Path(spec).expanduser()).get("config") or {}).get("backbone") or {}
         positions = backbone.get("max_sequence_length")
     else:
-        config = read_json_object(resolve_source(spec).folder / CONFIG_NAME, EdgekitError, CONFIG_NAME)
-        positions = config.get("max_position_embeddings")
+        positions = _hf_config(spec).get("max_position_embeddings")
     return int(positions) if isinstance(positions, int) and positions > 0 else None
 
 
@@ -90,8 +93,8 @@ def check_labels_of_data(spec: str, path: str | None, format: str, encoding: str
     from ..data import load_dataset
     from ..data.default import load_default
 
-    extra = {"encoding": encoding} if encoding else {}
-    check_labels(spec, list((load_default() if path is None else load_dataset(path, format=format, **extra)).labels))
+    data = load_default() if path is None else load_dataset(path, format=format, encoding=encoding)
+    check_labels(spec, list(data.labels))
 
 
 def adopt_teacher(spec: str, splits: Splits, out_dir: str | Path, *, max_length: int,

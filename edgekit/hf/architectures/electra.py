@@ -10,7 +10,7 @@ ELECTRA-small's embeddings are narrower than its layers (``embedding_size`` < ``
 from __future__ import annotations
 
 from ...errors import ModelLoadError
-from ...models.bert.model import EMBEDDING_DIM, embedding_dim
+from ...models.bert.model import EMBEDDING_DIM, embedding_dim, embedding_projection
 from .base import (BERT_KEYS, BERT_LAYER, Architecture, Port, bert_like_extras, check_bert_like, dense_ports,
                    embedding_ports, encoder_ports, family_config_from, hf_config_from, need)
 
@@ -37,8 +37,8 @@ def hf_config(family_config: dict) -> dict:
 
 def ports(model) -> list[Port]:
     b = model.backbone
-    projection = ([] if not any(layer.name == "embeddings_projection" for layer in b.layers)
-                  else dense_ports(b.get_layer("embeddings_projection"), "embeddings_project"))
+    layer = embedding_projection(b)
+    projection = [] if layer is None else dense_ports(layer, "embeddings_project")
     return (embedding_ports(b) + projection + encoder_ports(b, BERT_LAYER)
             + dense_ports(b.get_layer("pooled_dense"), "classifier.dense")
             + dense_ports(model.output_dense, "classifier.out_proj"))

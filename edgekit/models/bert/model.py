@@ -16,6 +16,12 @@ from ..backbones import BackboneSource
 _BACKBONE_KEYS = ("vocabulary_size", "num_layers", "num_heads", "hidden_dim", "intermediate_dim", "dropout",
                   "max_sequence_length", "num_segments")
 EMBEDDING_DIM = "embedding_dim"  # optional backbone key: a projected (factorised) embedding
+PROJECTION = "embeddings_projection"  # keras-hub ElectraBackbone's dense from embedding_dim to hidden_dim
+
+
+def embedding_projection(backbone):
+    """The backbone's embedding projection layer, or None when its embeddings are as wide as its layers."""
+    return next((layer for layer in backbone.layers if layer.name == PROJECTION), None)
 
 
 def embedding_dim(config: dict[str, Any]) -> int:

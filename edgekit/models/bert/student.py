@@ -98,17 +98,12 @@ def build_student(spec, teacher, num_classes: int, vocab_size: int):
 
 
 EMBEDDING_LAYERS = ("token_embedding", "position_embedding", "segment_embedding", "embeddings_layer_norm")
-PROJECTION = "embeddings_projection"  # a projected (ELECTRA-small style) embedding's dense
-
-
-def _has_layer(model, name: str) -> bool:
-    return any(layer.name == name for layer in model.layers)
 
 
 def copy_teacher_layers(teacher, student, chosen: list[int], copy_head: bool = True) -> dict:
     """Copy embeddings, teacher layers ``chosen`` (→ student layers 0..k-1), pooler and head exactly."""
     tb, sb = teacher.backbone, student.backbone
-    names = EMBEDDING_LAYERS + ((PROJECTION,) if _has_layer(tb, PROJECTION) else ())
+    names = EMBEDDING_LAYERS + ((bert_model.PROJECTION,) if bert_model.embedding_projection(tb) is not None else ())
     pairs = [(tb.get_layer(name), sb.get_layer(name)) for name in names]
     pairs += [(tb.get_layer(f"transformer_layer_{t}"), sb.get_layer(f"transformer_layer_{s}"))
               for s, t in enumerate(chosen)]
