@@ -36,6 +36,7 @@ import numpy as np
 
 from ..errors import EdgekitError
 from .calibration import filled_samples
+from .compact import compact
 from .modes import Converted
 from .tflite_file import read_tflite
 
@@ -68,7 +69,50 @@ def calibrate(job, activations: str) -> tuple[bytes, dict]:
     conv.target_spec.supported_ops = [integer_ops, tf.lite.OpsSet.TFLITE_BUILTINS]
     conv.experimental_mlir_quantizer = True
     conv._experimental_calibrate_only = True  # noqa: SLF001
-    return conv.convert(), facts
+    return shared_calibration(conv.convert()), facts
+
+
+# ops that read a constant buffer whose quantized bytes depend on an activation's calibrated range: the
+# weighted ops' int32 bias (input scale x weight scale) and GATHER's table (quantized with its output's
+# range); position of that activation: (input index, or None for the op's output)
+_RANGE_BOUND = {"FULLY_CONNECTED": (1, 0), "CONV_2D": (1, 0), "DEPTHWISE_CONV_2D": (1, 0), "GATHER": (0, None)}
+
+
+def shared_calibration(calibrated: bytes) -> bytes:
+    """One calibrated range per shared constant, so every bucket's signature quantizes it to the same bytes.
+
+    The converter calibrates each signature on its own; a constant that the signatures share is then
+    quantized once per signature (a GATHER table with each signature's output range, a bias with each
+    signature's input scale) and the file holds one copy per bucket. Widening the activations that decide
+    those bytes to their union over the signatures makes the copies identical, and
+    :func:`.compact.dedupe_constants` keeps one.
+    """
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    m = flatbuffer_utils.convert_bytearray_to_object(bytearray(calibrated))
+    names = {i: c.builtinCode for i, c in enumerate(m.operatorCodes)}
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    by_code = {getattr(schema.BuiltinOperator, op): spec for op, spec in _RANGE_BOUND.items()}
+    bound: dict[int, list] = {}
+    for sg in m.subgraphs:
+        for op in sg.operators:
+            spec = by_code.get(names[op.opcodeIndex])
+            if spec is None or len(op.inputs) <= spec[0] or op.inputs[spec[0]] < 0:
+                continue
+            const = sg.tensors[op.inputs[spec[0]]]
+            data = m.buffers[const.buffer].data
+            if data is None or len(data) == 0:
+                continue
+            act = sg.tensors[op.outputs[0] if spec[1] is None else op.inputs[spec[1]]]
+            q = act.quantization
+            if q is not None and q.min is not None and len(q.min) == 1:
+                bound.setdefault(const.buffer, []).append(q)
+    for qs in [*bound.values(), *bound.values()]:  # twice: an activation bound to two constants joins both
+        low, high = min(float(q.min[0]) for q in qs), max(float(q.max[0]) for q in qs)
+        for q in qs:
+            q.min, q.max = np.asarray([low], np.float32), np.asarray([high], np.float32)
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(m))
 
 
 def quantize(calibrated: bytes, activations: str, denylist: list[str], int8_io: bool = False) -> bytes:
@@ -363,6 +407,7 @@ def full_integer(job, activations: str) -> Converted:
         report["xnnpack_widened_outputs"] = widened
         logger.debug(f"    {activations}: {widened} output scales widened to XNNPACK's requantization limit")
     report["float_ops"] = info.float_ops()
+    model, report["compacted"] = compact(model)
     return Converted(model, report)
 
 

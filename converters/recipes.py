@@ -1,27 +1,43 @@
 """Full-integer int8 from a recipe: ai-edge-quantizer rules applied to the fp32 file, one weight copy.
 
-A recipe is data: a list of ai-edge-quantizer rules (``regex`` over tensor names, ``operation``,
-``algorithm_key``, ``op_config``), later rules winning. The quantizer works on the multi-signature fp32
-file, so every bucket's signature reads the same quantized weights (one copy, where the TF converter's
-representative-dataset path keeps one per signature), and all buckets share one set of activation ranges
-calibrated on real training sentences of every bucket.
+A recipe is data (:class:`Recipe`), a JSON list of ai-edge-quantizer rules (``regex`` over tensor names,
+``operation``, ``algorithm_key``, ``op_config``; later rules win) or an object that adds how activations
+are prepared and ranged::
+
+    {"rules": [...],
+     "smooth": {"alpha": 0.5, "layers": "(query|key|value|feedforward_intermediate_dense)"},
+     "ranges": "minmax"}
+
+* ``smooth`` (optional): SmoothQuant on the float file first (:mod:`.smooth`): the inputs of the
+  fully-connected layers whose names match ``layers`` are divided per channel, their weights multiplied.
+* ``ranges``: how each activation's int8 range is chosen from the calibration sentences (:mod:`.ranges`:
+  ``minmax``, ``mse``, ``percentile:P``), or ``quantizer`` (ai-edge-quantizer's own moving-average
+  calibration; what a list-only recipe gets).
+
+The quantizer works on the multi-signature fp32 file, so every bucket's signature reads the same quantized
+weights (one copy, where the TF converter's representative-dataset path keeps one per signature), and
+all buckets share one set of activation ranges calibrated on real training sentences of every bucket.
 
 Named recipes live beside this module in ``recipes/*.json`` (:func:`recipe_names`); ``edgekit convert
---recipe NAME|FILE`` takes one by name, a JSON file of rules, or a bundle (or its manifest) whose int8
-entry recorded the recipe it was made with. The bundle records the rules it used in
+--recipe NAME|FILE`` takes one by name, a JSON file, or a bundle (or its manifest) whose int8 entry
+recorded the recipe it was made with. The bundle records the whole recipe in
 ``modes.int8.quantization.recipe``, so a conversion can be reproduced or hand-tuned without a search.
-Why the default recipe keeps what it keeps float is measured in docs/toolchain.md (§ int8 recipes).
+Why the named recipes keep what they keep float is measured in docs/toolchain.md (§ int8 recipes).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import EdgekitError
 from .modes import Converted, ConvertJob
+from .ranges import RANGE_METHODS, RangeError, calibration_ranges, observe, range_method
+from .smooth import smooth
 
 logger = logging.getLogger(__name__)
 
@@ -34,10 +50,25 @@ RECIPE_NOTES = {
     "int8_small": "int8_fc + the int8 embedding table (FPB teacher: 25.3 MB, test agreement 0.986)",
 }
 RULE_KEYS = {"regex", "operation", "algorithm_key", "op_config"}
+RECIPE_KEYS = {"rules", "ranges", "smooth"}
+SMOOTH_KEYS = {"alpha", "layers"}
+QUANTIZER_RANGES = "quantizer"  # ai-edge-quantizer's own calibration (moving average of per-sample min/max)
 
 
 class RecipeError(EdgekitError):
     """A recipe that cannot be read or applied."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    rules: list[dict]
+    ranges: str = QUANTIZER_RANGES
+    smooth: dict | None = None  # {"alpha": float, "layers": regex} or None
+
+    def to_dict(self) -> dict:
+        d = {"name": self.name, "rules": self.rules, "ranges": self.ranges}
+        return {**d, "smooth": self.smooth} if self.smooth else d
 
 
 def recipe_names() -> list[str]:
@@ -48,24 +79,73 @@ def recipes_help() -> str:
     return "; ".join(f"{name}: {RECIPE_NOTES.get(name, '')}" for name in recipe_names())
 
 
-def check_recipe(rules: Any, where: str) -> list[dict]:
+def _operations() -> set[str] | None:
+    try:
+        from ai_edge_quantizer import qtyping
+    except ImportError:  # checked again, with the install hint, when the recipe is applied
+        return None
+    return {o.value for o in qtyping.TFLOperationName}
+
+
+def _regex(value: Any, where: str) -> None:
+    if not isinstance(value, str):
+        raise RecipeError(f"{where} must be a regular expression (a string)")
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise RecipeError(f"{where}: bad regular expression {value!r} ({exc})") from None
+
+
+def check_rules(rules: Any, where: str) -> list[dict]:
     """The rules of a recipe after a shape check (one line naming ``where`` when they are not rules)."""
     if not isinstance(rules, list) or not rules:
         raise RecipeError(f"{where}: a recipe is a non-empty JSON list of rules")
+    operations = _operations()
     for i, rule in enumerate(rules):
         if not isinstance(rule, dict) or not {"regex", "operation", "algorithm_key"} <= set(rule):
             raise RecipeError(f"{where}: rule {i} needs regex, operation and algorithm_key")
         unknown = set(rule) - RULE_KEYS
         if unknown:
             raise RecipeError(f"{where}: rule {i} has unknown keys {sorted(unknown)}")
+        _regex(rule["regex"], f"{where}: rule {i} regex")
+        if operations is not None and rule["operation"] not in operations:
+            raise RecipeError(f"{where}: rule {i} names unknown operation {rule['operation']!r}")
     return rules
 
 
-def load_recipe(spec: str) -> tuple[str, list[dict]]:
-    """``(name, rules)`` of a recipe given by name, JSON file, bundle folder or bundle manifest."""
+def check_recipe(data: Any, name: str, where: str) -> Recipe:
+    """A :class:`Recipe` from its JSON form (a list of rules, or an object with rules, ranges, smooth)."""
+    if isinstance(data, list):
+        return Recipe(name, check_rules(data, where))
+    if not isinstance(data, dict) or "rules" not in data:
+        raise RecipeError(f"{where}: a recipe is a JSON list of rules or an object with \"rules\"")
+    unknown = set(data) - RECIPE_KEYS - {"name"}
+    if unknown:
+        raise RecipeError(f"{where}: unknown recipe keys {sorted(unknown)} (known: {', '.join(sorted(RECIPE_KEYS))})")
+    ranges = data.get("ranges", QUANTIZER_RANGES)
+    if ranges != QUANTIZER_RANGES:
+        if not isinstance(ranges, str):
+            raise RecipeError(f"{where}: ranges must be a string ({QUANTIZER_RANGES}, {', '.join(RANGE_METHODS)})")
+        try:
+            range_method(ranges)
+        except RangeError as exc:
+            raise RecipeError(f"{where}: {exc}") from None
+    smooth = data.get("smooth")
+    if smooth is not None:
+        if not isinstance(smooth, dict) or set(smooth) - SMOOTH_KEYS or "alpha" not in smooth:
+            raise RecipeError(f"{where}: smooth is an object with alpha (0 < alpha < 1) and optional layers (a regex)")
+        alpha = smooth["alpha"]
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 < alpha < 1.0:
+            raise RecipeError(f"{where}: smooth alpha must be a number between 0 and 1, got {alpha!r}")
+        _regex(smooth.get("layers", ".*"), f"{where}: smooth layers")
+    return Recipe(name, check_rules(data["rules"], where), ranges, smooth)
+
+
+def load_recipe(spec: str) -> Recipe:
+    """The recipe given by name, JSON file, bundle folder or bundle manifest."""
     if spec in recipe_names():
         path = RECIPES_DIR / f"{spec}.json"
-        return spec, check_recipe(json.loads(path.read_text(encoding="utf-8")), spec)
+        return check_recipe(json.loads(path.read_text(encoding="utf-8")), spec, spec)
     path = Path(spec)
     if path.is_dir():
         path = path / "manifest.json"
@@ -75,40 +155,45 @@ def load_recipe(spec: str) -> tuple[str, list[dict]]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise RecipeError(f"--recipe {spec}: not JSON ({exc.__class__.__name__})") from None
-    if isinstance(data, dict):  # a manifest: the recipe its int8 file was made with
+    if isinstance(data, dict) and "modes" in data:  # a manifest: the recipe its int8 file was made with
         recorded = ((data.get("modes") or {}).get("int8") or {}).get("quantization", {}).get("recipe")
         if not isinstance(recorded, dict):
             raise RecipeError(f"--recipe {spec}: this manifest's int8 entry records no recipe")
-        return str(recorded.get("name", path.parent.name)), check_recipe(recorded.get("rules"), spec)
-    return path.stem, check_recipe(data, spec)
+        return check_recipe(recorded, str(recorded.get("name", path.parent.name)), spec)
+    return check_recipe(data, path.stem, spec)
 
 
-def quantize_with_recipe(float_model: bytes, rules: list[dict], samples: list[tuple[str, dict]],
+def quantize_with_recipe(float_model: bytes, recipe: Recipe, samples: list[tuple[str, dict]],
                          threads: int = 2) -> tuple[bytes, dict]:
-    """The int8 file of ``float_model`` under ``rules``, calibrated on ``samples`` ((signature, feeds) pairs
-    of every bucket); returns it with facts for the manifest."""
+    """The int8 file of ``float_model`` under ``recipe``, calibrated on ``samples`` ((signature, feeds)
+    pairs of every bucket); returns it with facts for the manifest."""
     try:
         from ai_edge_quantizer import quantizer as aeq
     except ImportError:
         raise RecipeError("int8 by recipe needs ai-edge-quantizer (pip install 'edgekit[full]')") from None
-    q = aeq.Quantizer(bytearray(float_model), rules)
+    facts: dict[str, Any] = {"engine": "ai-edge-quantizer", "calibration_signatures": sorted({s for s, _ in samples})}
+    if recipe.smooth:
+        float_model, facts["smoothing"] = smooth(float_model, samples, alpha=float(recipe.smooth["alpha"]),
+                                                 layers=recipe.smooth.get("layers", ".*"), threads=threads)
+    q = aeq.Quantizer(bytearray(float_model), recipe.rules)
     calibration = {}
     if q.need_calibration:
-        by_signature: dict[str, list[dict]] = {}
-        for signature, feeds in samples:
-            by_signature.setdefault(signature, []).append(dict(feeds))
-        try:
-            calibration = q.calibrate(by_signature, num_threads=threads)
-        except ValueError as exc:
-            raise RecipeError(f"calibration failed: {str(exc).splitlines()[0]}") from None
+        if recipe.ranges == QUANTIZER_RANGES:
+            by_signature: dict[str, list[dict]] = {}
+            for signature, feeds in samples:
+                by_signature.setdefault(signature, []).append(dict(feeds))
+            try:
+                calibration = q.calibrate(by_signature, num_threads=threads)
+            except ValueError as exc:
+                raise RecipeError(f"calibration failed: {str(exc).splitlines()[0]}") from None
+        else:
+            calibration = calibration_ranges(observe(float_model, samples, threads), recipe.ranges)
         calibration = shared_ranges(float_model, calibration)
     try:
         result = q.quantize(calibration or None, enable_progress_report=False)
     except (ValueError, RuntimeError, KeyError) as exc:
         raise RecipeError(f"the recipe does not apply to this model: {str(exc).splitlines()[0]}") from None
-    model = bytes(result.quantized_model)
-    return model, {"engine": "ai-edge-quantizer", "calibration_signatures": sorted({s for s, _ in samples}),
-                   "calibrated_tensors": len(calibration)}
+    return bytes(result.quantized_model), {**facts, "calibrated_tensors": len(calibration)}
 
 
 # ops whose second input is a weight tensor whose quantized bias depends on the input's scale
@@ -171,10 +256,10 @@ def shared_ranges(float_model: bytes, qsvs: dict[str, dict]) -> dict[str, dict]:
 
 def int8_by_recipe(float_model: bytes, job: ConvertJob) -> Converted:
     """The int8 mode's file when ``--recipe`` is given: ``float_model`` (the job's fp32 export) quantized by
-    the recipe, calibrated on the job's samples; the manifest records the rules."""
+    the recipe, calibrated on the job's samples; the manifest records the recipe."""
     from .tflite_file import read_tflite
 
-    name, rules = load_recipe(job.recipe)
-    model, facts = quantize_with_recipe(float_model, rules, list(job.calibration.samples))
+    recipe = load_recipe(job.recipe)
+    model, facts = quantize_with_recipe(float_model, recipe, list(job.calibration.samples))
     info = read_tflite(model)
-    return Converted(model, {**facts, "recipe": {"name": name, "rules": rules}, "float_ops": info.float_ops()})
+    return Converted(model, {**facts, "recipe": recipe.to_dict(), "float_ops": info.float_ops()})

@@ -88,11 +88,12 @@ def test_shared_layers_get_one_activation_range_for_every_bucket(recipe_bundle, 
     fp32 = bundle.model_file("fp32").read_bytes()
     samples, _ = calibration_samples(default_splits.train.texts, bundle.tokenizer, bundle.buckets, 60)
 
-    layers = _scales_by_layer(recipes.quantize_with_recipe(fp32, STATIC_FC, samples)[0])
+    static = recipes.Recipe("static_fc", STATIC_FC)
+    layers = _scales_by_layer(recipes.quantize_with_recipe(fp32, static, samples)[0])
     assert layers and all(len(pairs) == 1 for pairs in layers.values())
 
     monkeypatch.setattr(recipes, "shared_ranges", lambda model, qsvs: qsvs)
-    apart = _scales_by_layer(recipes.quantize_with_recipe(fp32, STATIC_FC, samples)[0])
+    apart = _scales_by_layer(recipes.quantize_with_recipe(fp32, static, samples)[0])
     assert any(len(pairs) > 1 for pairs in apart.values())
 
 
@@ -111,6 +112,18 @@ def test_the_recorded_recipe_reproduces_the_file(recipe_bundle, tiny_teacher_dir
     ("[]", "a recipe is a non-empty JSON list of rules"),
     ('[{"regex": ".*"}]', "rule 0 needs regex, operation and algorithm_key"),
     ('[{"regex": ".*", "operation": "*", "algorithm_key": "no_quantize", "colour": 1}]', "unknown keys ['colour']"),
+    ('[{"regex": "(", "operation": "*", "algorithm_key": "no_quantize"}]', "rule 0 regex: bad regular expression"),
+    ('[{"regex": ".*", "operation": "CONVOLVE", "algorithm_key": "no_quantize"}]', "unknown operation 'CONVOLVE'"),
+    ('{"rules": [{"regex": ".*", "operation": "*", "algorithm_key": "no_quantize"}], "ranges": "median"}',
+     "unknown range method 'median'"),
+    ('{"rules": [{"regex": ".*", "operation": "*", "algorithm_key": "no_quantize"}], "ranges": "percentile:120"}',
+     "percentile needs a number in (50, 100]"),
+    ('{"rules": [{"regex": ".*", "operation": "*", "algorithm_key": "no_quantize"}], "smooth": {"alpha": 1.5}}',
+     "smooth alpha must be a number between 0 and 1"),
+    ('{"rules": [{"regex": ".*", "operation": "*", "algorithm_key": "no_quantize"}], "smooth": {"alpha": 0.5, '
+     '"layers": "(("}}', "smooth layers: bad regular expression"),
+    ('{"rules": [], "colour": 1}', "unknown recipe keys ['colour']"),
+    ('{"ranges": "minmax"}', 'an object with "rules"'),
     ("{not json", "not JSON"),
     (None, "not a recipe name"),
 ])
@@ -131,7 +144,7 @@ def test_every_named_recipe_reads_and_is_described():
 
     assert set(recipe_names()) == set(RECIPE_NOTES)
     for name in recipe_names():
-        assert load_recipe(name)[0] == name
+        assert load_recipe(name).name == name
 
 
 def test_the_family_recipe_is_the_bert_recipe_and_none_for_the_bilstm(tiny_teacher_dir, default_splits, tokenizer,

@@ -1,0 +1,175 @@
+"""int8 by recipe, technique by technique: how much each one buys, over several calibration samples.
+
+Quantizes a bundle's fp32 file under each variant (a named recipe with its activation ranges and
+smoothing replaced, :data:`VARIANTS`), each with ``--seeds`` different draws of calibration sentences
+from the training split, and scores every file against the fp32 file on the validation and test splits:
+argmax agreement, mean KL divergence of the softmax (a finer measure than agreement, which a handful of
+near-tie sentences decide), macro-F1 against the labels, size. Prints mean ± SD per variant and writes
+JSON (commit recorded). Variants are chosen on the validation columns; test is reported, not tuned on.
+
+    python -m edgekit.benchmarks.int8_techniques BUNDLE --split SPLIT --seeds 0,1,2,3,4 \\
+        --out results/int8-techniques-fpb75.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+LN_FED = "(query|key|value|feedforward_intermediate_dense)"  # BERT layers that read a LayerNorm output
+FFN_IN_DYNAMIC = {"regex": ".*feedforward_intermediate_dense.*", "operation": "FULLY_CONNECTED",
+                  "algorithm_key": "min_max_uniform_quantize",
+                  "op_config": {"weight_tensor_config": {"num_bits": 8, "symmetric": True,
+                                                         "granularity": "CHANNELWISE", "dtype": "INT"},
+                                "compute_precision": "INTEGER", "explicit_dequantize": False}}
+
+# name → (base recipe, changes); "rules+" appends rules to the base's
+VARIANTS: dict[str, tuple[str, dict]] = {
+    "quantizer ranges (moving average)": ("int8_fc", {"ranges": "quantizer", "smooth": None}),
+    "minmax ranges": ("int8_fc", {"ranges": "minmax", "smooth": None}),
+    "mse ranges": ("int8_fc", {"ranges": "mse", "smooth": None}),
+    "smooth 0.5 + minmax": ("int8_fc", {"ranges": "minmax", "smooth": {"alpha": 0.5, "layers": LN_FED}}),
+    "smooth 0.5 + mse": ("int8_fc", {"ranges": "mse", "smooth": {"alpha": 0.5, "layers": LN_FED}}),
+    "smooth 0.4 + minmax": ("int8_fc", {"ranges": "minmax", "smooth": {"alpha": 0.4, "layers": LN_FED}}),
+    "smooth 0.5 + minmax, FFN input dynamic": ("int8_fc", {"ranges": "minmax", "smooth": {"alpha": 0.5, "layers": LN_FED},
+                                                           "rules+": [FFN_IN_DYNAMIC]}),
+    "int8_small rules, smooth 0.5 + minmax": ("int8_small", {"ranges": "minmax",
+                                                             "smooth": {"alpha": 0.5, "layers": LN_FED}}),
+}
+
+
+def _variant(name: str):
+    from edgekit.converters.recipes import load_recipe
+
+    base, changes = VARIANTS[name]
+    recipe = load_recipe(base)
+    extra = changes.get("rules+", [])
+    return replace(recipe, name=name, rules=recipe.rules + extra,
+                   ranges=changes.get("ranges", recipe.ranges), smooth=changes.get("smooth", recipe.smooth))
+
+
+def _kl(p_logits: np.ndarray, q_logits: np.ndarray) -> float:
+    from edgekit.metrics import softmax
+
+    p, q = softmax(p_logits), softmax(q_logits)
+    return float((p * (np.log(p + 1e-12) - np.log(q + 1e-12))).sum(1).mean())
+
+
+class Scorer:
+    """The fp32 file's logits on validation and test, and the figures of any other file against them."""
+
+    def __init__(self, bundle, splits):
+        self.bundle = bundle
+        self.parts = {"validation": splits.validation, "test": splits.test}
+        self.gold = {k: [bundle.labels.index(e.label) for e in d.examples] for k, d in self.parts.items()}
+        self.feeds = {k: [self._feed(t) for t in d.texts] for k, d in self.parts.items()}
+        self.reference = {k: self.logits(bundle.model_file("fp32").read_bytes(), k) for k in self.parts}
+
+    def _feed(self, text: str):
+        b = self.bundle
+        length, signature = b.pick_bucket(b.tokenizer.count_tokens(text))
+        enc = b.tokenizer.encode(text, length)
+        return signature, {"ids": np.asarray([enc.ids], np.int32), "mask": np.asarray([enc.mask], np.int32),
+                           "segment_ids": np.asarray([enc.segment_ids], np.int32)}
+
+    def logits(self, model: bytes, part: str) -> np.ndarray:
+        from ai_edge_litert.interpreter import Interpreter
+
+        interpreter = Interpreter(model_content=model, num_threads=1)
+        runners = {s: interpreter.get_signature_runner(s) for _, s in self.bundle.buckets}
+        return np.concatenate([next(iter(runners[s](**f).values())) for s, f in self.feeds[part]])
+
+    def score(self, model: bytes) -> dict:
+        from edgekit.metrics import macro_f1
+
+        out = {"bytes": len(model)}
+        for part in self.parts:
+            lg, ref = self.logits(model, part), self.reference[part]
+            out[f"{part}_agreement"] = float((lg.argmax(1) == ref.argmax(1)).mean())
+            out[f"{part}_kl"] = _kl(ref, lg)
+            out[f"{part}_macro_f1"] = macro_f1(self.gold[part], lg.argmax(1).tolist(), len(self.bundle.labels))
+        return out
+
+
+COLUMNS = ("validation_agreement", "validation_kl", "test_agreement", "test_kl", "test_macro_f1")
+
+
+def summarize(rows: list[dict]) -> dict:
+    out = {"bytes": rows[0]["bytes"], "seeds": len(rows)}
+    for c in COLUMNS:
+        values = [r[c] for r in rows]
+        out[c] = statistics.mean(values)
+        out[c + "_sd"] = statistics.stdev(values) if len(values) > 1 else 0.0
+    return out
+
+
+def table(summary: dict[str, dict], reference: dict) -> str:
+    lines = ["| variant | MB | val. agreement | val. KL ×1000 | test agreement | test KL ×1000 | test macro-F1 |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for name, s in {**reference, **summary}.items():
+        cell = (lambda c, k=1.0, d=4: f"{s[c] * k:.{d}f} ± {s[c + '_sd'] * k:.{d}f}" if s.get("seeds", 1) > 1
+                else f"{s[c] * k:.{d}f}")
+        lines.append(f"| {name} | {s['bytes'] / 1e6:.1f} | {cell('validation_agreement')} | "
+                     f"{cell('validation_kl', 1000, 2)} | {cell('test_agreement')} | {cell('test_kl', 1000, 2)} | "
+                     f"{cell('test_macro_f1')} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from edgekit.converters.calibration import calibration_samples
+    from edgekit.converters.recipes import quantize_with_recipe
+    from edgekit.data.split import Splits
+    from edgekit.fsutil import atomic_write_json
+    from edgekit.provenance import stamp
+    from edgekit.runtime.bundle import Bundle
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("bundle")
+    ap.add_argument("--split", required=True, help="split folder (edgekit data split) the model was trained on")
+    ap.add_argument("--seeds", default="0,1,2,3,4", help="calibration draws (comma-separated seeds)")
+    ap.add_argument("--samples", type=int, default=200, help="calibration sentences per draw")
+    ap.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated names from VARIANTS")
+    ap.add_argument("--out", required=True, help="JSON results file")
+    args = ap.parse_args(argv)
+
+    names = [v for v in args.variants.split(",") if v]
+    unknown = [v for v in names if v not in VARIANTS]
+    if unknown:
+        print(f"error: unknown variants {unknown}; known: {list(VARIANTS)}", file=sys.stderr)
+        return 2
+    bundle, splits = Bundle.open(args.bundle), Splits.load(args.split)
+    for mode in ("fp32", "dynamic_int8"):
+        if mode in bundle.modes:
+            bundle.verify(mode)
+    scorer = Scorer(bundle, splits)
+    fp32 = bundle.model_file("fp32").read_bytes()
+    reference = {}
+    for mode in ("fp32", "dynamic_int8"):
+        if mode in bundle.modes:
+            reference[mode] = {**scorer.score(bundle.model_file(mode).read_bytes()), "seeds": 1}
+    runs: dict[str, list[dict]] = {n: [] for n in names}
+    for seed in [int(s) for s in args.seeds.split(",")]:
+        samples, _ = calibration_samples(splits.train.texts, bundle.tokenizer, bundle.buckets, args.samples, seed=seed)
+        for name in names:
+            started = time.perf_counter()
+            model, _ = quantize_with_recipe(fp32, _variant(name), samples)
+            row = {"seed": seed, **scorer.score(model), "seconds": round(time.perf_counter() - started, 1)}
+            runs[name].append(row)
+            print(f"seed {seed} {name}: " + ", ".join(f"{c} {row[c]:.4f}" for c in COLUMNS), file=sys.stderr)
+    summary = {n: summarize(rows) for n, rows in runs.items()}
+    print(table(summary, reference))
+    atomic_write_json(Path(args.out), {"kind": "edgekit-int8-techniques", **stamp(), "bundle": str(args.bundle),
+                                       "split": str(args.split), "samples": args.samples,
+                                       "variants": {n: _variant(n).to_dict() for n in names},
+                                       "reference": reference, "summary": summary, "runs": runs})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
