@@ -37,9 +37,9 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "smooth 0.5 + minmax": ("int8_fc", {"ranges": "minmax", "smooth": {"alpha": 0.5, "layers": LN_FED}}),
     "smooth 0.5 + mse": ("int8_fc", {"ranges": "mse", "smooth": {"alpha": 0.5, "layers": LN_FED}}),
     "smooth 0.4 + minmax": ("int8_fc", {"ranges": "minmax", "smooth": {"alpha": 0.4, "layers": LN_FED}}),
-    "smooth 0.5 + minmax, FFN input dynamic": ("int8_fc", {"ranges": "minmax", "smooth": {"alpha": 0.5, "layers": LN_FED},
+    "smooth 0.5 + minmax + FFN input dynamic": ("int8_fc", {"ranges": "minmax", "smooth": {"alpha": 0.5, "layers": LN_FED},
                                                            "rules+": [FFN_IN_DYNAMIC]}),
-    "int8_small rules, smooth 0.5 + minmax": ("int8_small", {"ranges": "minmax",
+    "int8_small rules + smooth 0.5 + minmax": ("int8_small", {"ranges": "minmax",
                                                              "smooth": {"alpha": 0.5, "layers": LN_FED}}),
 }
 
