@@ -9,7 +9,8 @@
 3. :func:`export_graphs` — one SavedModel per graph the modes need (``float``, ``quant``);
 4. :func:`convert_mode` — one mode's .tflite bytes and quantization report;
 5. :func:`gate` — that file's parity figures against the source model;
-6. :func:`write_bundle` — the files that passed, the task-library file, vocabulary, labels, the manifest last.
+6. :func:`write_bundle` — the files that passed, the task files (:mod:`.task_files`), vocabulary, labels, the
+   manifest last.
 
 The bundle is built in a hidden sibling folder (:func:`edgekit.fsutil.atomic_directory`) and appears only
 when every file is written and every gate passed: a failed gate leaves nothing that looks complete. With
@@ -38,6 +39,7 @@ from .calibration import calibration_samples
 from .exporters import Exporter, export_saved_model, get_exporter
 from .modes import CalibrationData, Converted, ConvertJob, Mode, Thresholds, get_mode, parse_modes
 from .parity import CheckSet, ParityError, check_file, compare, make_check_set, tflite_logits
+from .task_files import DEFAULT_TASK_MODES, TASK_MODES, parse_task_modes
 
 if TYPE_CHECKING:
     from ..data import Splits
@@ -66,8 +68,8 @@ class ConvertOptions:
     mask_value: float = -30.0
     thresholds: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # mode → {min_argmax_agreement: …}
     check_limit: int | None = None  # parity on the first N validation examples only (tests)
-    metadata: bool = True
-    metadata_mode: str = "fp16"
+    metadata: bool = True  # the single-signature task files with TFLite metadata (BERT classifiers)
+    task_modes: tuple[str, ...] = DEFAULT_TASK_MODES  # the first is the manifest's task_library (.task_files)
     metadata_length: int = 128
     threads: int = 1
     seed: int = 0
@@ -86,7 +88,7 @@ class ConvertOptions:
 
     def __post_init__(self) -> None:
         normalised = {"modes": parse_modes(self.modes), "buckets": _buckets(self.buckets),
-                      "thresholds": _thresholds(self.thresholds)}
+                      "thresholds": _thresholds(self.thresholds), "task_modes": parse_task_modes(self.task_modes)}
         for name, value in normalised.items():
             object.__setattr__(self, name, value)  # the one place a frozen dataclass sets its own fields
         if self.fallback not in FALLBACKS:
@@ -95,7 +97,6 @@ class ConvertOptions:
             raise DataError("--calibration-samples must be >= 1")
         if self.on_gate_failure not in GATE_FAILURE:
             raise EdgekitError(f"on_gate_failure must be fail or drop, got {self.on_gate_failure!r}")
-        get_mode(self.metadata_mode)
         if self.recipe is not None and self.recipe != FAMILY_RECIPE:
             from .recipes import load_recipe
 
@@ -124,7 +125,8 @@ def _thresholds(value: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str,
     keys = [f.name for f in dataclasses.fields(Thresholds)]
     out = {}
     for mode, overrides in value.items():
-        get_mode(mode)
+        if mode not in TASK_MODES:  # a task mode's name is a mode name too, or one of its own
+            get_mode(mode)
         unknown = sorted(set(overrides) - set(keys))
         if unknown:
             raise EdgekitError(f"unknown parity threshold {', '.join(unknown)} for mode {mode}; "
@@ -146,7 +148,8 @@ def convert_model_dir(model_dir: str | Path, out: str | Path, splits: Splits, op
             graphs = export_graphs(source, options, work)
             outcomes = [run_mode(i, mode, graphs[mode.graph], source, calibration, options, work, progress)
                         for i, mode in enumerate(source.modes, start=1)]
-            manifest = write_bundle(bundle, source, outcomes, options, work, started, progress)
+            manifest = write_bundle(bundle, source, outcomes, options, work, started, progress,
+                                    calibration_pools(splits, options)[0])
     finally:
         shutil.rmtree(work, ignore_errors=True)
     logger.info(f"bundle → {out} ({time.perf_counter() - started:.0f}s)")
@@ -226,13 +229,9 @@ def calibrate(source: Source, splits: Splits, options: ConvertOptions) -> Calibr
     (None when no requested mode needs calibration)."""
     if not any(m.needs_calibration for m in source.modes):
         return None
-    train_texts = [e.text for e in splits.train.examples]
-    if not train_texts:
+    calib_pool, search_pool = calibration_pools(splits, options)
+    if not calib_pool:
         raise DataError("calibration data has no examples (the training split is empty)")
-    shuffled = train_texts[:]
-    random.Random(options.seed).shuffle(shuffled)
-    half = len(shuffled) // 2 if len(shuffled) > 1 else 1
-    calib_pool, search_pool = shuffled[:half] or shuffled, shuffled[half:] or shuffled
     samples, summary = calibration_samples(calib_pool, source.loaded.tokenizer, list(source.buckets),
                                            options.calibration_samples, seed=options.seed)
     search = None
@@ -241,6 +240,15 @@ def calibrate(source: Source, splits: Splits, options: ConvertOptions) -> Calibr
                                 None, source.loaded.labels, source.buckets[-1][0],
                                 name=f"{splits.train.name} (held out from calibration)")
     return Calibration(CalibrationData(tuple(samples), summary), search)
+
+
+def calibration_pools(splits: Splits, options: ConvertOptions) -> tuple[list[str], list[str]]:
+    """The training sentences in two seeded halves: calibration draws from the first (the full-integer modes
+    and the 8-bit task files), the fallback search scores on the second."""
+    shuffled = [e.text for e in splits.train.examples]
+    random.Random(options.seed).shuffle(shuffled)
+    half = len(shuffled) // 2 if len(shuffled) > 1 else 1
+    return shuffled[:half] or shuffled, shuffled[half:] or shuffled
 
 
 # ---------------------------------------------------------------------------------------- 3. export
@@ -354,8 +362,9 @@ def _evaluator(search, buckets, work: Path, threads: int):
 
 # ------------------------------------------------------------------------------------------ 6. write
 def write_bundle(bundle: Path, source: Source, outcomes: list[ModeOutcome], options: ConvertOptions, work: Path,
-                 started: float, progress: bool) -> dict:
-    """The passing mode files, the task-library file, vocabulary, labels and the manifest (last) into ``bundle``."""
+                 started: float, progress: bool, calibration_texts: list[str]) -> dict:
+    """The passing mode files, the task files, vocabulary, labels and the manifest (last) into ``bundle``
+    (``calibration_texts``: the training sentences the 8-bit task files calibrate on)."""
     from ..provenance import stamp
 
     failed = {o.mode.name: o.failure for o in outcomes if o.failure is not None}
@@ -372,10 +381,10 @@ def write_bundle(bundle: Path, source: Source, outcomes: list[ModeOutcome], opti
     if failed:
         manifest["failed_modes"] = failed
     if options.metadata and source.exporter.supports_metadata:
-        from .metadata import write_task_library_file
+        from .task_files import TaskInputs, write_task_files
 
-        manifest["task_library"] = write_task_library_file(
-            source.loaded, source.exporter, bundle, work, source.check, options, progress)
+        manifest.update(write_task_files(TaskInputs(source.loaded, source.exporter, source.check, calibration_texts),
+                                         bundle, work, options, progress))
     atomic_write_text(bundle / VOCAB_NAME, vocab_text(source.loaded.tokenizer.vocab))
     atomic_write_text(bundle / LABELS_NAME, "\n".join(source.loaded.labels) + "\n")
     manifest["conversion"] = {"seconds": round(time.perf_counter() - started, 1),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..contracts import MANIFEST_NAME
+from ..contracts import MANIFEST_NAME, task_entries
 from ..errors import EdgekitError, first_line
 from ..runtime.bundle import Bundle
 from ..runtime.interpreters import select_runtime
@@ -43,10 +43,9 @@ def inspect_target(target: str | Path, mode: str | None = None) -> list[dict]:
             rep = inspect_file(bundle.model_file(name))
             rep["mode"] = name
             out.append(rep)
-        tl = bundle.manifest.get("task_library") or {}
-        if mode is None and tl.get("file") and (target / tl["file"]).is_file():
-            rep = inspect_file(target / tl["file"])
-            rep["mode"] = f"task-library ({tl.get('mode')})"
+        for where, entry in task_entries(bundle.manifest).items() if mode is None else ():
+            rep = inspect_file(target / entry["file"])  # Bundle.open checked that it is there
+            rep["mode"] = f"{where} ({entry.get('mode')})"
             out.append(rep)
         return out
     if not target.exists():

@@ -27,6 +27,8 @@ Why the named recipes keep what they keep float is measured in docs/toolchain.md
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import logging
 import re
@@ -175,6 +177,31 @@ def quantize_with_recipe(float_model: bytes, recipe: Recipe, samples: list[tuple
     if recipe.smooth:
         float_model, facts["smoothing"] = smooth(float_model, samples, alpha=float(recipe.smooth["alpha"]),
                                                  layers=recipe.smooth.get("layers", ".*"), threads=threads)
+    with _quiet_quantizer():
+        return _quantize(aeq, float_model, recipe, samples, threads, facts)
+
+
+@contextlib.contextmanager
+def _quiet_quantizer():
+    """ai-edge-quantizer draws a tqdm bar for every step of 100 items or more and warns on the root logger
+    for each shared bias it writes again (with :func:`shared_ranges` the bytes are the same); edgekit
+    reports the conversion's progress itself, so both are off while it runs."""
+    import types
+
+    from ai_edge_quantizer.utils import progress_utils
+
+    bars, root = progress_utils.tqdm, logging.getLogger()
+    level = root.level
+    progress_utils.tqdm = types.SimpleNamespace(tqdm=functools.partial(bars.tqdm, disable=True))
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        progress_utils.tqdm = bars
+        root.setLevel(level)
+
+
+def _quantize(aeq, float_model: bytes, recipe: Recipe, samples, threads: int, facts: dict) -> tuple[bytes, dict]:
     q = aeq.Quantizer(bytearray(float_model), recipe.rules)
     calibration = {}
     if q.need_calibration:

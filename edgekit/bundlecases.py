@@ -110,6 +110,21 @@ def _consistent_labels(labels: list[str]) -> Breaker:
     return apply
 
 
+TASK_FILES = {"fp16": "model_fp16_task.tflite", "int8_weights": "model_int8_weights_task.tflite"}
+
+
+def _task_files(manifest: Manifest, files: Files) -> None:
+    """The task files a BERT bundle carries by default: ``task_library`` (fp16) and the 8-bit one under
+    ``other_task_files`` (the same rules hold for both)."""
+    entries = {}
+    for mode, name in TASK_FILES.items():
+        files[name] = f"not a real model: {mode} task file\n"
+        entries[mode] = {"mode": mode, "file": name, "bytes": len(files[name].encode("utf-8")),
+                         "sha256": _sha(files[name]), "metadata": True, "parity": {"passed": True}}
+    manifest[contracts.TASK_LIBRARY] = entries.pop("fp16")
+    manifest[contracts.OTHER_TASK_FILES] = entries
+
+
 def _both(*breakers: Breaker) -> Breaker:
     def apply(manifest: Manifest, files: Files) -> None:
         for breaker in breakers:
@@ -125,6 +140,10 @@ CASES: tuple[tuple[str, str | None, Breaker], ...] = (
                                                        {"length": 16, "signature": "seq16"}])),
     # an imported checkpoint may have more embedding rows than vocabulary entries (padded tables)
     ("valid_fewer_tokens_than_rows", None, _set("model.embedding_rows", len(VOCAB) + 8)),
+    ("valid_with_task_files", None, _task_files),
+    # an entry without a file (a task file that failed its gate and was left out) names no file
+    ("valid_task_file_left_out", None, _both(_task_files, _drop("other_task_files.int8_weights.file"),
+                                             _file(TASK_FILES["int8_weights"], None))),
     ("manifest_not_json", "manifest", _file(contracts.MANIFEST_NAME, "{not json")),
     ("manifest_a_list", "manifest", _file(contracts.MANIFEST_NAME, "[1, 2]")),
     ("schema_version_old", "schema_version", _set("schema_version", 1)),
@@ -158,9 +177,15 @@ CASES: tuple[tuple[str, str | None, Breaker], ...] = (
     ("model_path_backslash", "path", _set("modes.fp32.file", "..\\model_fp32.tflite")),
     ("model_path_control_character", "path", _set("modes.fp32.file", "model\u0000fp32.tflite")),
     ("task_file_parent", "path", _set("task_library", {"file": "../task.tflite"})),
+    ("other_task_file_parent", "path", _both(_task_files, _set("other_task_files.int8_weights.file",
+                                                              "../model_int8_weights_task.tflite"))),
+    ("other_task_file_absolute", "path", _both(_task_files, _set("other_task_files.int8_weights.file",
+                                                                "/tmp/x.tflite"))),
     ("vocab_longer_than_embedding", "vocab_rows", _consistent_vocab(VOCAB + ["extra", "tokens"])),
     ("vocab_missing", "file_missing", _file(contracts.VOCAB_NAME, None)),
     ("model_file_missing", "file_missing", _file(FP32, None)),
+    ("task_file_missing", "file_missing", _both(_task_files, _file(TASK_FILES["fp16"], None))),
+    ("other_task_file_missing", "file_missing", _both(_task_files, _file(TASK_FILES["int8_weights"], None))),
     ("model_file_truncated", "file_size", _file(FP32, "not a real")),
     ("vocab_shorter", "vocab_size", _file(contracts.VOCAB_NAME, contracts.vocab_text(VOCAB[:-2]))),
     ("vocab_longer", "vocab_size", _file(contracts.VOCAB_NAME, contracts.vocab_text(VOCAB + ["extra"]))),

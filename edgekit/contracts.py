@@ -166,14 +166,31 @@ def bad_file_name(name: Any) -> str | None:
     return None
 
 
+# The single-signature files with TFLite metadata for MediaPipe / the Task Library (optional keys):
+# ``task_library`` is the first task file (fp16 by default; the one the Android app reads) and
+# ``other_task_files`` maps each further task mode (the 8-bit file) to an entry of the same shape.
+TASK_LIBRARY = "task_library"
+OTHER_TASK_FILES = "other_task_files"
+
+
+def task_entries(manifest: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """Every task-file entry that names a file, by its place in the manifest (``"task_library"``,
+    ``"other_task_files.int8"``); entries without a ``file`` are not files of the bundle."""
+    found: dict[str, Any] = {TASK_LIBRARY: manifest.get(TASK_LIBRARY)}
+    others = manifest.get(OTHER_TASK_FILES)
+    if isinstance(others, Mapping):
+        found.update({f"{OTHER_TASK_FILES}.{mode}": entry for mode, entry in others.items()})
+    return {where: entry for where, entry in found.items() if isinstance(entry, Mapping) and "file" in entry}
+
+
 def manifest_files(manifest: Mapping[str, Any]) -> dict[str, Any]:
-    """What each file the manifest names is (``"vocabulary"``, ``"mode fp32"``, ``"task file"``) → its name."""
+    """What each file the manifest names is (``"vocabulary"``, ``"mode fp32"``, ``"task file"``,
+    ``"task file int8"``) → its name."""
     files: dict[str, Any] = {"vocabulary": (manifest.get("tokenizer") or {}).get("vocab_file")}
     for mode, entry in (manifest.get("modes") or {}).items():
         files[f"mode {mode}"] = entry.get("file") if isinstance(entry, Mapping) else None
-    task = manifest.get("task_library")
-    if isinstance(task, Mapping) and "file" in task:
-        files["task file"] = task["file"]
+    for where, entry in task_entries(manifest).items():
+        files[" ".join(["task file", *where.split(".", 1)[1:]])] = entry["file"]
     return files
 
 

@@ -10,6 +10,7 @@ import click
 from ..converters.convert import DEFAULT_MODES, FALLBACKS
 from ..converters.modes import modes_help
 from ..converters.recipes import recipes_help
+from ..converters.task_files import DEFAULT_TASK_MODES, task_modes_help
 from ..runtime.buckets import DEFAULT_BUCKETS, SIGNATURE_PREFIX
 from .options import SHARE, int_list, load_splits, splits_options
 
@@ -70,17 +71,19 @@ def _thresholds(values: tuple[str, ...]) -> dict[str, dict]:
               help="Override a parity threshold, e.g. int8:agreement=0.95, fp16:f1_drop=0.02, "
                    "fp32:logit_error=0.1. Repeatable.")
 @click.option("--no-metadata", is_flag=True,
-              help="Skip the single-signature file with TFLite metadata for MediaPipe / Task Library.")
-@click.option("--metadata-mode", default="fp16", show_default=True,
-              help="Mode of the single-signature metadata file (fp16 loads in every client; dynamic_int8 is "
-                   "written with per-tensor dense weights, which tflite-support 0.4.4 needs, and is less accurate).")
+              help="Skip the task files (single-signature files with TFLite metadata for MediaPipe / Task Library).")
+@click.option("--task-modes", default=",".join(DEFAULT_TASK_MODES), show_default=True, metavar="MODE[,MODE...]",
+              help="BERT models: one task file (a single [1,128] signature with TFLite metadata, what MediaPipe "
+                   "TextClassifier and the Task Library's BertNLClassifier load) per mode; the first becomes the "
+                   "manifest's task_library, the others other_task_files. Each loads in both clients: "
+                   f"{task_modes_help()}. Check them with python -m edgekit.benchmarks.clients.")
 @click.option("--allow-other-data", is_flag=True,
               help="Convert against data other than the split the model was trained on.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing bundle folder.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the calibration sample.")
 def convert_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding,
                 out_dir, modes, buckets, signature_prefix, calibration_samples, int8_io, fallback, target_agreement,
-                recipe, thresholds, no_metadata, metadata_mode, allow_other_data, overwrite, seed) -> None:
+                recipe, thresholds, no_metadata, task_modes, allow_other_data, overwrite, seed) -> None:
     """Convert a model directory (teacher or student) into a bundle of TFLite files.
 
     One .tflite per mode, each with one fixed [1,L] signature per bucket (inputs ids, mask, segment_ids
@@ -93,6 +96,7 @@ def convert_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, l
       edgekit convert runs/teacher-fpb75 --data ../shared/data/financial_phrasebank/Sentences_75Agree.txt \\
           --modes fp32,dynamic_int8,int8 --out bundles/teacher-fpb75
     """
+    from ..contracts import OTHER_TASK_FILES, TASK_LIBRARY
     from ..converters.convert import ConvertOptions, convert_model_dir
     from ..fsutil import check_output
     from ..models.modeldir import read_meta
@@ -107,7 +111,7 @@ def convert_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, l
                              signature_prefix=signature_prefix, calibration_samples=calibration_samples,
                              int8_io=int8_io, fallback=fallback, target_agreement=target_agreement,
                              thresholds=_thresholds(thresholds), metadata=not no_metadata,
-                             metadata_mode=metadata_mode, overwrite=overwrite, seed=seed,
+                             task_modes=task_modes, overwrite=overwrite, seed=seed,
                              allow_other_data=allow_other_data, recipe=recipe)
     read_meta(model_dir)  # a missing or wrong model dir fails here, before any data work
     splits = load_splits(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding)
@@ -118,9 +122,13 @@ def convert_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, l
         p = e["parity"]
         click.echo(f"  {name:<13} {e['bytes'] / 1e6:7.2f} {p['argmax_agreement']:7.4f} "
                    f"{p['max_abs_logit_error']:8.3g} {p.get('macro_f1_delta', 0.0):+8.4f}")
-    tl = manifest.get("task_library")
-    if tl:
-        click.echo(f"  task-library file: {tl.get('file') or 'not written'} ({tl.get('status')})")
+    tasks = [manifest[TASK_LIBRARY]] if TASK_LIBRARY in manifest else []
+    for entry in tasks + list((manifest.get(OTHER_TASK_FILES) or {}).values()):
+        if "file" in entry:
+            click.echo(f"  task file {entry['mode']}: {entry['file']} ({entry['bytes'] / 1e6:.2f} MB, agreement "
+                       f"{entry['parity']['argmax_agreement']:.4f}, {entry['status']})")
+        else:
+            click.echo(f"  task file {entry['mode']}: not written ({entry['status']})")
 
 
 @click.command("inspect")

@@ -16,7 +16,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..contracts import LABELS_NAME, MANIFEST_NAME, Problem, manifest_files, manifest_problems, read_manifest
+from ..contracts import (LABELS_NAME, MANIFEST_NAME, OTHER_TASK_FILES, TASK_LIBRARY, Problem, manifest_files,
+                         manifest_problems, read_manifest, task_entries)
 from ..errors import EdgekitError
 from ..fsutil import sha256_file
 from ..tokenizer import WordPieceTokenizer, parse_vocab
@@ -116,19 +117,21 @@ class Bundle:
 
     @property
     def files(self) -> list[str]:
-        """The files a copy of the bundle needs: manifest, vocabulary, labels (when present), every mode's model."""
+        """The files a copy of the bundle needs: manifest, vocabulary, labels (when present), every mode's model
+        and every task file (the manifest names them: a copy without them would not open)."""
         names = [MANIFEST_NAME, str(self.manifest["tokenizer"]["vocab_file"])]
         if (self.path / LABELS_NAME).is_file():
             names.append(LABELS_NAME)
         names += [str(entry["file"]) for entry in self.manifest["modes"].values()]
+        names += [str(entry["file"]) for entry in task_entries(self.manifest).values()]
         return list(dict.fromkeys(names))
 
     def manifest_for(self, modes: list[str]) -> dict:
-        """The manifest of a copy holding only ``modes`` (and no task file): what a device gets when one
+        """The manifest of a copy holding only ``modes`` (and no task files): what a device gets when one
         mode's file is sent to it, valid under the same rules."""
         for mode in modes:
             self.mode_entry(mode)
-        out = {k: v for k, v in self.manifest.items() if k != "task_library"}
+        out = {k: v for k, v in self.manifest.items() if k not in (TASK_LIBRARY, OTHER_TASK_FILES)}
         out["modes"] = {m: self.manifest["modes"][m] for m in modes}
         return out
 

@@ -65,8 +65,9 @@ public final class ManifestRules {
     }
 
     /**
-     * What each file the manifest names is ("vocabulary", "mode fp32", "task file") → its name as the
-     * manifest holds it (not necessarily a string), in manifest order ({@code contracts.manifest_files}).
+     * What each file the manifest names is ("vocabulary", "mode fp32", "task file", "task file int8") → its
+     * name as the manifest holds it (not necessarily a string), in manifest order ({@code contracts.manifest_files}):
+     * {@code task_library} and each entry of {@code other_task_files} that has a "file" ({@code contracts.task_entries}).
      */
     public static Map<String, Object> files(Map<String, Object> manifest) {
         Map<String, Object> out = new LinkedHashMap<>();
@@ -81,6 +82,15 @@ public final class ManifestRules {
         }
         Object task = manifest.get("task_library");
         if (task instanceof Map && ((Map<?, ?>) task).containsKey("file")) out.put("task file", ((Map<?, ?>) task).get("file"));
+        Object others = manifest.get("other_task_files");
+        if (others instanceof Map) {
+            for (Map.Entry<?, ?> e : ((Map<?, ?>) others).entrySet()) {
+                Object entry = e.getValue();
+                if (entry instanceof Map && ((Map<?, ?>) entry).containsKey("file")) {
+                    out.put("task file " + e.getKey(), ((Map<?, ?>) entry).get("file"));
+                }
+            }
+        }
         return out;
     }
 
