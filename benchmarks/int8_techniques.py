@@ -41,6 +41,8 @@ VARIANTS: dict[str, tuple[str, dict]] = {
                                                            "rules+": [FFN_IN_DYNAMIC]}),
     "int8_small rules + smooth 0.5 + minmax": ("int8_small", {"ranges": "minmax",
                                                              "smooth": {"alpha": 0.5, "layers": LN_FED}}),
+    "int8_small rules + smooth 0.5 + minmax + FFN input dynamic": (
+        "int8_small", {"ranges": "minmax", "smooth": {"alpha": 0.5, "layers": LN_FED}, "rules+": [FFN_IN_DYNAMIC]}),
 }
 
 
