@@ -29,31 +29,34 @@ FFN_IN_DYNAMIC = {"regex": ".*feedforward_intermediate_dense.*", "operation": "F
                                                          "granularity": "CHANNELWISE", "dtype": "INT"},
                                 "compute_precision": "INTEGER", "explicit_dequantize": False}}
 
-# name → (base recipe, changes); "rules+" appends rules to the base's
+# name → (named recipe whose rules are the base, how this variant prepares and ranges activations,
+# whether the FFN input layers take dynamic activations); every setting is explicit, so a variant means
+# the same thing whatever the named recipes' defaults become
+SMOOTH = {"alpha": 0.5, "layers": LN_FED}
 VARIANTS: dict[str, tuple[str, dict]] = {
-    "quantizer ranges (moving average)": ("int8_fc", {"ranges": "quantizer", "smooth": None}),
-    "minmax ranges": ("int8_fc", {"ranges": "minmax", "smooth": None}),
-    "mse ranges": ("int8_fc", {"ranges": "mse", "smooth": None}),
-    "smooth 0.5 + minmax": ("int8_fc", {"ranges": "minmax", "smooth": {"alpha": 0.5, "layers": LN_FED}}),
-    "smooth 0.5 + mse": ("int8_fc", {"ranges": "mse", "smooth": {"alpha": 0.5, "layers": LN_FED}}),
-    "smooth 0.4 + minmax": ("int8_fc", {"ranges": "minmax", "smooth": {"alpha": 0.4, "layers": LN_FED}}),
-    "smooth 0.5 + minmax + FFN input dynamic": ("int8_fc", {"ranges": "minmax", "smooth": {"alpha": 0.5, "layers": LN_FED},
-                                                           "rules+": [FFN_IN_DYNAMIC]}),
-    "int8_small rules + smooth 0.5 + minmax": ("int8_small", {"ranges": "minmax",
-                                                             "smooth": {"alpha": 0.5, "layers": LN_FED}}),
-    "int8_small rules + smooth 0.5 + minmax + FFN input dynamic": (
-        "int8_small", {"ranges": "minmax", "smooth": {"alpha": 0.5, "layers": LN_FED}, "rules+": [FFN_IN_DYNAMIC]}),
+    "quantizer ranges (moving average)": ("int8_fc", {"ranges": "quantizer", "smooth": None, "ffn_in_dynamic": False}),
+    "minmax ranges": ("int8_fc", {"ranges": "minmax", "smooth": None, "ffn_in_dynamic": False}),
+    "mse ranges": ("int8_fc", {"ranges": "mse", "smooth": None, "ffn_in_dynamic": False}),
+    "smooth 0.5 + minmax": ("int8_fc", {"ranges": "minmax", "smooth": SMOOTH, "ffn_in_dynamic": False}),
+    "smooth 0.5 + mse": ("int8_fc", {"ranges": "mse", "smooth": SMOOTH, "ffn_in_dynamic": False}),
+    "smooth 0.4 + minmax": ("int8_fc", {"ranges": "minmax", "smooth": {**SMOOTH, "alpha": 0.4}, "ffn_in_dynamic": False}),
+    "smooth 0.5 + minmax + FFN input dynamic": ("int8_fc", {"ranges": "minmax", "smooth": SMOOTH,
+                                                            "ffn_in_dynamic": True}),
+    "int8_small rules + smooth 0.5 + minmax": ("int8_small", {"ranges": "minmax", "smooth": SMOOTH,
+                                                             "ffn_in_dynamic": False}),
+    "int8_small rules + smooth 0.5 + minmax + FFN input dynamic": ("int8_small", {
+        "ranges": "minmax", "smooth": SMOOTH, "ffn_in_dynamic": True}),
 }
 
 
 def _variant(name: str):
     from edgekit.converters.recipes import load_recipe
 
-    base, changes = VARIANTS[name]
+    base, v = VARIANTS[name]
     recipe = load_recipe(base)
-    extra = changes.get("rules+", [])
-    return replace(recipe, name=name, rules=recipe.rules + extra,
-                   ranges=changes.get("ranges", recipe.ranges), smooth=changes.get("smooth", recipe.smooth))
+    rules = [r for r in recipe.rules if r["regex"] != FFN_IN_DYNAMIC["regex"]]
+    return replace(recipe, name=name, rules=rules + ([FFN_IN_DYNAMIC] if v["ffn_in_dynamic"] else []),
+                   ranges=v["ranges"], smooth=v["smooth"])
 
 
 def _kl(p_logits: np.ndarray, q_logits: np.ndarray) -> float:

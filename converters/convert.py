@@ -51,6 +51,7 @@ DEFAULT_MODES = ("fp32", "fp16", "dynamic_int8", "int8")
 FALLBACKS = ("none", "family", "auto")
 GATE_FAILURE = ("fail", "drop")
 FAMILY_RECIPE = "family"  # --recipe family: the family's own int8 recipe (Exporter.int8_recipe)
+CONVERTER_RECIPE = "converter"  # --recipe converter: the TF converter's int8 (ConvertOptions.recipe None)
 
 
 @dataclass(frozen=True)

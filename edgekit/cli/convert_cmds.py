@@ -7,7 +7,7 @@ import math
 
 import click
 
-from ..converters.convert import DEFAULT_MODES, FALLBACKS
+from ..converters.convert import CONVERTER_RECIPE, DEFAULT_MODES, FALLBACKS, FAMILY_RECIPE
 from ..converters.modes import modes_help
 from ..converters.recipes import recipes_help
 from ..converters.task_files import DEFAULT_TASK_MODES, task_modes_help
@@ -49,24 +49,25 @@ def _thresholds(values: tuple[str, ...]) -> dict[str, dict]:
 @click.option("--buckets", default=",".join(map(str, DEFAULT_BUCKETS)), show_default=True,
               help="Sequence-length buckets: one [1,L] signature per bucket in every file. 'auto' (8 buckets) or "
                    "'auto:K': K lengths in steps of 8 up to 128, chosen from the training split's token counts to "
-                   "pad the least (FPB: 1.13x the real length against 1.38x for 16,32,64,128); free in size for "
-                   "fp32, fp16, dynamic int8 and int8 by --recipe, one more weight copy per bucket for the TF "
-                   "converter's int8.")
+                   "pad the least (FPB: 1.13x the real length against 1.38x for 16,32,64,128); free in size: "
+                   "every mode stores one weight copy for all buckets.")
 @click.option("--signature-prefix", default=SIGNATURE_PREFIX, show_default=True, help="Signature names are PREFIX<length>.")
 @click.option("--calibration-samples", default=200, show_default=True, type=click.IntRange(min=1),
               help="Training sentences used to calibrate int8/int16x8, spread evenly over the buckets.")
 @click.option("--int8-io", is_flag=True, help="int8: make the logits output int8 too (ids stay int32).")
 @click.option("--fallback", type=click.Choice(FALLBACKS), default="auto", show_default=True,
-              help="int8/int16x8 float fallback: none; family (BERT: LayerNorm kept float); auto (family + ops "
-                   "chosen by measured per-layer error until --target-agreement on held-out training sentences).")
+              help="int16x8, and int8 by --recipe converter: float fallback none; family (BERT: LayerNorm kept "
+                   "float); auto (family + ops chosen by measured per-layer error until --target-agreement on "
+                   "held-out training sentences).")
 @click.option("--target-agreement", default=0.99, show_default=True, type=SHARE,
               help="Agreement the auto fallback search aims for.")
-@click.option("--recipe", default=None, metavar="NAME|FILE|BUNDLE",
-              help="int8 by an ai-edge-quantizer recipe applied to the fp32 file (one weight copy for all buckets, "
-                   f"one set of activation ranges): a named recipe ({recipes_help()}), a JSON file of rules, a "
-                   "bundle whose int8 was made by one (its manifest records the rules), or 'family' (the model "
-                   "family's recipe: int8_fc for BERT models, the converter's int8 for the BiLSTM; what edgekit run "
-                   "uses). Replaces --fallback for int8.")
+@click.option("--recipe", default=FAMILY_RECIPE, show_default=True, metavar="family|converter|NAME|FILE|BUNDLE",
+              help="How int8 is made. 'family': the model family's recipe (int8_small for BERT models, the TF "
+                   "converter's int8 for the BiLSTM); 'converter': the TF converter's calibrated int8 with the "
+                   "measured float fallback (--fallback); or an ai-edge-quantizer recipe applied to the fp32 file: "
+                   f"a named recipe ({recipes_help()}), a JSON file (a list of rules, or an object with rules, "
+                   "ranges and smooth: see docs/toolchain.md §7.4), or a bundle whose int8 was made by one (its "
+                   "manifest records the recipe).")
 @click.option("--threshold", "thresholds", multiple=True, metavar="MODE:KEY=VALUE",
               help="Override a parity threshold, e.g. int8:agreement=0.95, fp16:f1_drop=0.02, "
                    "fp32:logit_error=0.1. Repeatable.")
@@ -112,7 +113,8 @@ def convert_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, l
                              int8_io=int8_io, fallback=fallback, target_agreement=target_agreement,
                              thresholds=_thresholds(thresholds), metadata=not no_metadata,
                              task_modes=task_modes, overwrite=overwrite, seed=seed,
-                             allow_other_data=allow_other_data, recipe=recipe)
+                             allow_other_data=allow_other_data,
+                             recipe=None if recipe == CONVERTER_RECIPE else recipe)
     read_meta(model_dir)  # a missing or wrong model dir fails here, before any data work
     splits = load_splits(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding)
     manifest = convert_model_dir(model_dir, out_dir, splits, options)
