@@ -28,7 +28,6 @@ Why the named recipes keep what they keep float is measured in docs/toolchain.md
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import logging
 import re
@@ -194,7 +193,7 @@ def _quiet_quantizer():
 
     bars, root = progress_utils.tqdm, logging.getLogger()
     level = root.level
-    progress_utils.tqdm = types.SimpleNamespace(tqdm=functools.partial(bars.tqdm, disable=True))
+    progress_utils.tqdm = types.SimpleNamespace(tqdm=lambda *args, **kwargs: bars.tqdm(*args, **{**kwargs, "disable": True}))
     root.setLevel(logging.ERROR)
     try:
         yield

@@ -49,6 +49,10 @@ def export_model_dir(model_dir: str | Path, out_dir: str | Path, *, overwrite: b
     loaded = load_model_dir(model_dir)
     tokenizer_config = tokenizer_config_of(loaded.tokenizer.settings)
     config = get_family(EXPORT_FAMILY).config_of(loaded.model)
+    if "head_dim" in config["backbone"]:
+        raise EdgekitError(f"{model_dir} has pruned attention heads ({config['backbone']['num_heads']} heads of width "
+                           f"{config['backbone']['head_dim']}): Hugging Face BERT configs have no head width of their "
+                           "own (it is hidden_size / num_attention_heads), so export hf cannot write it")
     architecture = export_architecture(config)
     labels = loaded.labels
     hf_config = {

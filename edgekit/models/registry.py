@@ -19,6 +19,7 @@ registers one :class:`ModelFamily` instance in its ``__init__``. What a family a
 ``prepare_student``        family-specific initialisation from the teacher before distillation
 ``features`` / ``feature_forward``  what a distillation loss can read and the forward that exposes it
 ``exporter``               the converters' :class:`edgekit.converters.exporters.Exporter`
+``pruner``                 head/neuron/layer importance and slicing for ``edgekit prune`` (BERT only)
 ``train_defaults`` / ``sweep_grid`` / ``run_loss``  distillation defaults, T × alpha grid, the run's loss
 ========================  =====================================================================
 
@@ -35,6 +36,7 @@ from ..errors import EdgekitError, ModelLoadError
 if TYPE_CHECKING:  # imported for annotations only: these modules import TensorFlow or the converters
     from ..converters.exporters import Exporter
     from ..distill.students import Student, StudentSpec
+    from ..prune.plan import Pruner
 
 INPUT_KEYS = ("token_ids", "padding_mask", "segment_ids")
 
@@ -109,6 +111,13 @@ class ModelFamily:
     @property
     def exporter(self) -> "Exporter":
         raise EdgekitError(f"no converter for model family {self.name!r}")
+
+    # ------------------------------------------------------------------------------ pruning
+    @property
+    def pruner(self) -> "Pruner":
+        """Importance and slicing for ``edgekit prune`` (:mod:`edgekit.prune`)."""
+        raise EdgekitError(f"{self.name} models cannot be pruned: edgekit prune removes attention heads, FFN neurons "
+                           "and layers of BERT-family models")
 
     @property
     def is_student(self) -> bool:

@@ -1,7 +1,8 @@
 """The BERT family (keras-hub ``BertBackbone`` + classification head): the teacher and shallow students.
 
 One folder: :mod:`.model` (architecture, pretrained loading), :mod:`.student` (students initialised from
-teacher layers), :mod:`.features` (the forward feature losses read), :mod:`.export` (how it converts).
+teacher layers), :mod:`.features` (the forward feature losses read), :mod:`.export` (how it converts),
+:mod:`.prune` and :mod:`.heads` (pruning: importance, slicing, heads narrower than hidden/num_heads).
 """
 
 from __future__ import annotations
@@ -68,6 +69,12 @@ class BertFamily(ModelFamily):
         from .export import EXPORTER
 
         return EXPORTER
+
+    @property
+    def pruner(self):
+        from .prune import PRUNER
+
+        return PRUNER
 
 
 BERT = register_family(BertFamily())

@@ -3,15 +3,18 @@
 A config whose backbone has ``embedding_dim`` (narrower than ``hidden_dim``) builds keras-hub's
 ``ElectraBackbone`` instead: the same layers under the same names, plus ``embeddings_projection``
 (a dense ``embedding_dim → hidden_dim`` after the embedding LayerNorm), as ELECTRA-small computes it.
-Without the key, configs and model directories are the plain BERT ones, unchanged.
+Without the key, configs and model directories are the plain BERT ones, unchanged. A pruned model's
+backbone may also carry ``head_dim``: heads narrower than ``hidden_dim / num_heads`` (:mod:`.heads`).
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from ...errors import ModelLoadError, first_line
 from ..backbones import BackboneSource
+from .heads import build_backbone, head_dim_config
 
 _BACKBONE_KEYS = ("vocabulary_size", "num_layers", "num_heads", "hidden_dim", "intermediate_dim", "dropout",
                   "max_sequence_length", "num_segments")
@@ -36,11 +39,12 @@ def _backbone(config: dict[str, Any]):
     backbone = dict(config["backbone"])
     width = backbone.pop(EMBEDDING_DIM, None)
     if width is None or int(width) == int(backbone["hidden_dim"]):
-        return keras_hub.models.BertBackbone(**backbone)
+        return build_backbone(keras_hub.models.BertBackbone, backbone)
     if not 0 < int(width) < int(backbone["hidden_dim"]):
         raise ModelLoadError(f"embedding_dim {width} must be between 1 and hidden_dim {backbone['hidden_dim']}")
-    return keras_hub.models.ElectraBackbone(vocab_size=backbone.pop("vocabulary_size"), embedding_dim=int(width),
-                                            **backbone)
+    electra = functools.partial(keras_hub.models.ElectraBackbone, vocab_size=backbone.pop("vocabulary_size"),
+                                embedding_dim=int(width))
+    return build_backbone(electra, backbone)
 
 
 def build(config: dict[str, Any]):
@@ -66,7 +70,7 @@ def config_of(model) -> dict[str, Any]:
     if int(backbone_cfg.get(EMBEDDING_DIM, backbone_cfg["hidden_dim"])) != int(backbone_cfg["hidden_dim"]):
         projected = {EMBEDDING_DIM: int(backbone_cfg[EMBEDDING_DIM])}
     return {
-        "backbone": {**{k: backbone_cfg[k] for k in _BACKBONE_KEYS}, **projected},
+        "backbone": {**{k: backbone_cfg[k] for k in _BACKBONE_KEYS}, **projected, **head_dim_config(model.backbone)},
         "num_classes": int(model.num_classes),
         "dropout": float(model.dropout),
         **_activations_of(model.backbone),

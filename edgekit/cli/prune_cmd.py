@@ -1,0 +1,105 @@
+"""``edgekit prune``: remove attention heads, FFN neurons and layers of a BERT-family model directory."""
+
+from __future__ import annotations
+
+import click
+
+from .options import POSITIVE_FLOAT, SHARE, load_splits, splits_options
+
+
+@click.command("prune")
+@click.argument("model_dir", type=click.Path())
+@splits_options
+@click.option("--out", "out_dir", required=True, type=click.Path(), help="Model directory to write.")
+@click.option("--heads", type=int, default=None, help="Attention heads every layer keeps (its most important).")
+@click.option("--ffn", type=int, default=None, help="FFN intermediate neurons every layer keeps (its most important).")
+@click.option("--layers", type=int, default=None,
+              help="Layers kept, in order; the others are dropped greedily by the training loss their removal costs.")
+@click.option("--params", "budget", default=None, metavar="N|SHARE",
+              help="Parameter budget: a share of the model's parameters (0.4 or 40%) or a count (12M, 800k, "
+                   "12000000). Sizes the dimensions not given by --heads/--ffn/--layers with one keep share: the "
+                   "largest model within the budget.")
+@click.option("--samples", type=click.IntRange(min=1), default=None,
+              help="Training sentences the importance measures read (default: all).")
+@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1),
+              help="Batch size of the importance measures and of recovery.")
+@click.option("--recover", is_flag=True,
+              help="Then distil the pruned model from the unpruned one (edgekit distill's losses and teacher-output "
+                   "cache; the best validation epoch is kept).")
+@click.option("--epochs", default=3, show_default=True, type=click.IntRange(min=1), help="Recovery epochs.")
+@click.option("--loss", default="hard,kl,hidden_mse", show_default=True,
+              help="Recovery loss terms, as for 'edgekit distill --loss'; hidden terms map pruned layer j to the "
+                   "source layer it was cut from.")
+@click.option("--temperature", "-T", default=2.0, show_default=True, type=POSITIVE_FLOAT,
+              help="Recovery kl temperature.")
+@click.option("--alpha", default=0.5, show_default=True, type=SHARE,
+              help="Weight of the soft loss in recovery; the hard-label loss gets 1-alpha.")
+@click.option("--lr", "learning_rate", default=5e-5, show_default=True, type=POSITIVE_FLOAT,
+              help="Recovery peak learning rate (linear warm-up and decay).")
+@click.option("--seed", default=42, show_default=True, type=int, help="Seed of the importance sample and of recovery.")
+@click.option("--cache-dir", default=None, type=click.Path(),
+              help="Teacher-output cache shared with 'edgekit distill' (default: $EDGEKIT_CACHE_DIR or "
+                   "~/.cache/edgekit).")
+@click.option("--name", default="pruned", show_default=True)
+@click.option("--overwrite", is_flag=True, help="Replace an existing model directory (and --result-json file).")
+@click.option("--result-json", type=click.Path(), default=None, help="Also write a one-record summary.")
+def prune_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding,
+              out_dir, heads, ffn, layers, budget, samples, batch_size, recover, epochs, loss, temperature, alpha,
+              learning_rate, seed, cache_dir, name, overwrite, result_json) -> None:
+    """Prune a BERT-family model directory (teacher, BERT student, imported model) to smaller matrices.
+
+    Removes whole layers, attention heads and FFN intermediate neurons by importance measured on the
+    training split (heads and neurons: |gradient of the loss w.r.t. a gate on each|, Michel et al. 2019;
+    layers: greedily, the one whose skipping raises the loss least). Every kept layer keeps the same
+    number of heads and neurons, each layer its own most important ones. The result is an ordinary
+    model directory: 'edgekit convert' takes it in every mode. Details: docs/pruning.md. Example:
+
+    \b
+      edgekit prune runs/teacher-fpb75 --data ../shared/data/financial_phrasebank/Sentences_75Agree.txt \\
+          --layers 4 --heads 8 --ffn 768 --recover --out runs/teacher-pruned
+    """
+    from ..fsutil import atomic_write_json, check_output
+    from ..models.modeldir import load_model_dir, read_meta
+    from ..models.registry import get_family
+    from ..prune.job import PruneSettings, prune, target_shape
+    from ..prune.recover import RecoverSettings, check_recover_settings
+    from ..prune.targets import Targets
+    from ..provenance import stamp
+    from ..train.loop import TrainConfig
+
+    inputs = (model_dir, data_path, split_dir)
+    check_output(out_dir, overwrite=overwrite, inputs=inputs)
+    if result_json:
+        check_output(result_json, what="--result-json", kind="file", overwrite=overwrite, inputs=inputs)
+    if cache_dir:
+        check_output(cache_dir, what="--cache-dir", reuse=True)
+    family = read_meta(model_dir)["family"]
+    get_family(family).pruner  # noqa: B018  (a family that cannot be pruned: one line, before loading anything)
+    targets = Targets(layers=layers, heads=heads, ffn=ffn, params=budget)
+    recovery = None
+    if recover:
+        recovery = RecoverSettings(loss=loss, temperature=temperature, alpha=alpha, cache_dir=cache_dir,
+                                   train=TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                                                     schedule="linear", patience=epochs, seed=seed))
+        check_recover_settings(recovery, family)
+    source = load_model_dir(model_dir)
+    target_shape(source, targets)  # impossible targets: one line, before reading any data
+    splits = load_splits(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding)
+    result = prune(source, splits, out_dir, PruneSettings(targets, samples=samples, batch_size=batch_size, seed=seed,
+                                                          recover=recovery, name=name))
+    s = result.summary()
+    was, now = s["source_shape"], s["shape"]
+    click.echo(f"pruned → {result.model_dir}: layers {was['layers']}→{now['layers']}, heads {was['heads']}→"
+               f"{now['heads']}, FFN {was['ffn']}→{now['ffn']}; {s['source_params']:,} → {s['params']:,} params "
+               f"({s['params'] / s['source_params']:.1%})")
+    after = "recovered" if s["recovered"] else "pruned"
+    click.echo(f"  validation macro-F1: source {s['source_val_macro_f1']:.4f}, pruned {s['pruned_val_macro_f1']:.4f}"
+               + (f", recovered {s['val_macro_f1']:.4f}" if s["recovered"] else "")
+               + f"; test macro-F1 ({after}) {s['test_macro_f1']:.4f} (source {s['source_test_macro_f1']:.4f})")
+    if result_json:
+        atomic_write_json(result_json, {"kind": "edgekit-prune-result", **s, **stamp()})
+        click.echo(f"result → {result_json}")
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(prune_cmd)

@@ -1,0 +1,172 @@
+"""One pruning run: model directory + splits + targets → a smaller model directory.
+
+Steps: the uniform shape the targets ask for (:mod:`.targets`); the layers to drop, greedily by the loss
+their skipping costs; head and FFN-neuron importance of the model run through the kept layers; each kept
+layer keeps its own most important heads and neurons (:mod:`.plan`); the family slices the weights; optional
+recovery by distillation from the unpruned model (:mod:`.recover`). Every measurement uses the training
+split (``samples`` caps the sentences importance reads). The output is an ordinary model directory (family,
+config with the smaller sizes, weights, vocab, labels, metrics.json) that every converter mode takes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import EdgekitError
+from .plan import Plan, Shape, select_plan
+from .recover import RecoverSettings
+from .targets import Targets, resolve_shape
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class PruneSettings:
+    targets: Targets
+    samples: int | None = None  # training sentences importance reads (None: all)
+    batch_size: int = 32
+    seed: int = 42
+    recover: RecoverSettings | None = None  # None: no recovery
+    name: str = "pruned"
+
+
+@dataclass
+class PruneResult:
+    model_dir: Path
+    metrics: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        m = self.metrics
+        after = m.get("recovered") or m["pruned"]
+        return {"source": m["source"]["model_dir"], "model_dir": str(self.model_dir), "shape": m["shape"],
+                "source_shape": m["source"]["shape"], "params": m["params"], "source_params": m["source"]["params"],
+                "val_macro_f1": after["validation"]["macro_f1"], "test_macro_f1": after["test"]["macro_f1"],
+                "pruned_val_macro_f1": m["pruned"]["validation"]["macro_f1"],
+                "source_val_macro_f1": m["source"]["validation"]["macro_f1"],
+                "source_test_macro_f1": m["source"]["test"]["macro_f1"], "recovered": m.get("recovered") is not None}
+
+
+def target_shape(source, targets: Targets) -> tuple[Shape, int | None]:
+    """The shape ``targets`` ask of the loaded model ``source`` and the parameter budget (one line when impossible)."""
+    from ..models.registry import get_family
+
+    pruner = get_family(source.family).pruner
+    model = source.model
+    return resolve_shape(targets, pruner.shape_of(model), int(model.count_params()),
+                         lambda shape: pruner.params(model, shape))
+
+
+def _importance_subset(n: int, samples: int | None, seed: int) -> np.ndarray:
+    if samples is None or samples >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, samples, replace=False))
+
+
+def prune(source, splits, out_dir: str | Path | None, settings: PruneSettings, progress: bool = True) -> PruneResult:
+    """Prune the loaded model ``source`` (a LoadedModel); write the result to ``out_dir`` (skipped when None)."""
+    from ..models.registry import get_family
+    from ..train.encode import encode_texts
+    from ..train.loop import evaluate
+
+    t_start = time.perf_counter()
+    family = get_family(source.family)
+    pruner = family.pruner
+    if list(splits.train.labels) != source.labels:
+        raise EdgekitError(f"model labels {source.labels} differ from the data's {list(splits.train.labels)}")
+    full = pruner.shape_of(source.model)
+    shape, budget = target_shape(source, settings.targets)
+    length = source.max_length
+    enc = {part: encode_texts(source.tokenizer, getattr(splits, part).texts, length)
+           for part in ("train", "validation", "test")}
+    gold = {part: np.asarray(getattr(splits, part).label_ids, np.int32) for part in ("train", "validation", "test")}
+
+    # importance on the training split: layers first, then heads and neurons of the model through the kept layers
+    pick = _importance_subset(len(enc["train"]), settings.samples, settings.seed)
+    data = (enc["train"] if len(pick) == len(enc["train"])
+            else encode_texts(source.tokenizer, [splits.train.texts[i] for i in pick], length))
+    labels = gold["train"][pick]
+    t0 = time.perf_counter()
+    steps = pruner.remove_layers(source.model, data, labels, full.layers - shape.layers, settings.batch_size)
+    removed = {s["removed"] for s in steps}
+    kept = tuple(i for i in range(full.layers) if i not in removed)
+    if (shape.heads, shape.ffn) != (full.heads, full.ffn):
+        heads, neurons = pruner.importance(source.model, data, labels, kept, settings.batch_size)
+    else:  # every head and neuron stays: nothing to rank
+        heads, neurons = np.zeros((full.layers, full.heads)), np.zeros((full.layers, full.ffn))
+    plan = select_plan(shape, kept, heads, neurons)
+    importance_seconds = round(time.perf_counter() - t0, 2)
+    model = pruner.apply(source.model, plan)
+    logger.info(f"pruned {full.to_dict()} → {shape.to_dict()}: kept layers {list(kept)}, "
+                f"{source.model.count_params():,} → {model.count_params():,} params ({importance_seconds:.0f}s "
+                f"importance on {len(pick)} sentences)")
+
+    def reports(m) -> dict:
+        return {part: evaluate(m, enc[part], gold[part], source.labels) for part in ("validation", "test")}
+
+    metrics = {
+        "model": settings.name,
+        "family": source.family,
+        "role": "pruned",
+        "source": {"model_dir": str(source.path), "shape": full.to_dict(), "params": int(source.model.count_params()),
+                   **reports(source.model)},
+        "targets": settings.targets.to_dict(),
+        "budget_params": budget,
+        "shape": shape.to_dict(),
+        "params": int(model.count_params()),
+        "plan": plan.to_dict(),
+        "importance": {"loss": "cross-entropy on the gold labels", "sentences": int(len(pick)),
+                       "seconds": importance_seconds, "layer_removal": steps,
+                       "heads": np.round(heads, 8).tolist(),
+                       "kept_neuron_share": _kept_share(neurons, plan)},
+        "pruned": reports(model),
+        "recovered": None,
+        "data": splits.info,
+    }
+    history = None
+    if settings.recover is not None:
+        from .recover import recover
+
+        rs = replace(settings.recover, train=replace(settings.recover.train, max_length=length))
+        history, recipe = recover(source, model, kept, splits, enc, rs, progress=progress)
+        metrics["recovered"] = {**reports(model), "loss": recipe, "settings": rs.to_dict(),
+                                "history": history.to_dict()}
+    metrics["total_seconds"] = round(time.perf_counter() - t_start, 2)
+    result = PruneResult(Path(out_dir) if out_dir is not None else Path(""), metrics)
+    if out_dir is not None:
+        _save(result, source, model, family, plan, history, settings)
+    return result
+
+
+def _kept_share(neurons: np.ndarray, plan: Plan) -> list[float]:
+    """Per kept layer: the share of the layer's summed neuron importance its kept neurons hold."""
+    out = []
+    for j, i in enumerate(plan.layers):
+        total = float(neurons[i].sum())
+        out.append(round(float(neurons[i][list(plan.neurons[j])].sum()) / total, 6) if total > 0 else 1.0)
+    return out
+
+
+def _save(result: PruneResult, source, model, family, plan: Plan, history, settings: PruneSettings) -> None:
+    from ..fsutil import atomic_write_json
+    from ..models.modeldir import METRICS_NAME, WEIGHTS_NAME, save_model_dir
+    from ..plots import training_curves
+
+    m = result.metrics
+    save_model_dir(
+        result.model_dir, model=model, family=source.family, config=family.config_of(model), labels=source.labels,
+        vocab=source.tokenizer.vocab, tokenizer_settings=source.tokenizer.settings, max_length=source.max_length,
+        extra_meta={"name": settings.name, "role": "pruned", "source_checkpoint": str(source.path),
+                    "pruned_from": str(source.path), "prune": {"shape": m["shape"], "layers": list(plan.layers),
+                                                                "recovered": history is not None},
+                    "data": {"dataset": m["data"].get("dataset"), "sha256": m["data"].get("sha256")}},
+        metrics=m,
+        write_curves=None if history is None else
+        (lambda p: training_curves(history.epochs, p, title=f"{settings.name} (pruned, recovery)")),
+    )
+    m["keras_bytes"] = (result.model_dir / WEIGHTS_NAME).stat().st_size
+    atomic_write_json(result.model_dir / METRICS_NAME, m)

@@ -1,0 +1,76 @@
+"""Recovery: distil the pruned model from the unpruned one on the training split.
+
+The existing distillation machinery, with the pruned model as the student: the loss recipe
+(:mod:`edgekit.distill.losses`), the unpruned model's outputs from the on-disk cache
+(:mod:`edgekit.distill.cache`, shared with ``edgekit distill`` runs of the same model and split) and the
+training loop (:func:`edgekit.train.loop.fit`, best validation epoch kept). Hidden-state terms compare
+pruned layer j with the source layer it was cut from (``plan.layers[j]``): the width is unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ..train.loop import History, TrainConfig
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RecoverSettings:
+    loss: str = "hard,kl,hidden_mse"  # the BERT family's run loss: pruned layers keep the source's width
+    temperature: float = 2.0
+    alpha: float = 0.5
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=3, learning_rate=5e-5, schedule="linear",
+                                                                   patience=3))
+    cache_dir: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def check_recover_settings(settings: RecoverSettings, family: str) -> None:
+    """A bad loss recipe or one the family cannot compute: one line, before any work."""
+    from ..distill.features import check_features
+    from ..distill.losses import make_recipe
+
+    check_features(family, make_recipe(settings.loss, settings.alpha, settings.temperature).student_needs)
+
+
+def recover(source, model, kept_layers: tuple[int, ...], splits, enc: dict, settings: RecoverSettings,
+            progress: bool = True) -> tuple[History, dict]:
+    """Train ``model`` (pruned from ``source``, a LoadedModel) in place; returns its history and loss recipe."""
+    import tensorflow as tf
+
+    from ..distill.cache import teacher_outputs
+    from ..distill.features import feature_forward
+    from ..distill.losses import make_recipe
+    from ..models.registry import get_family
+    from ..train.loop import fit
+
+    recipe = make_recipe(settings.loss, settings.alpha, settings.temperature)
+    if "hidden" in recipe.student_needs:
+        recipe = recipe.with_layer_map(list(enumerate(kept_layers)))
+    outputs = teacher_outputs(source, splits.train.texts, enc["train"], hidden_layers=recipe.teacher_layers,
+                              embeddings="embeddings" in recipe.teacher_needs,
+                              sentence="sentence" in recipe.teacher_needs, cache_dir=settings.cache_dir)
+    targets = {k: v for k, v in outputs.targets().items()
+               if k != "teacher_logits" or "logits" in recipe.teacher_needs}
+    forward = None
+    if recipe.student_needs - {"logits"}:
+        forward = feature_forward(model, source.family, recipe.student_needs,
+                                  teacher_width=get_family(source.family).width(source.model))
+
+    @tf.autograph.experimental.do_not_convert  # plain tensor code; autograph only warns about the closure
+    def loss_fn(logits, batch):
+        return recipe.per_example(batch.get("outputs") or {"logits": logits}, batch)
+
+    logger.info(f"recovery: {recipe.describe()}, {settings.train.epochs} epoch(s) on {len(splits.train.texts)} "
+                "training sentences")
+    history = fit(model, enc["train"], np.asarray(splits.train.label_ids, np.int32), enc["validation"],
+                  np.asarray(splits.validation.label_ids, np.int32), source.labels, settings.train, loss_fn=loss_fn,
+                  extra_targets=targets, progress=progress, forward_fn=forward)
+    return history, {**recipe.to_dict(), "teacher_cache": outputs.key, "teacher_cache_hit": not outputs.computed}
