@@ -4,7 +4,9 @@ Each finished measurement is appended to the results file as one JSON line (flus
 carrying a ``run_key`` (:mod:`edgekit.runtime.records`); a rerun skips every key already present,
 so a killed run resumes where it stopped (a half-written last line from a kill is dropped). Before
 anything runs, the plan is validated — bundles, modes, eval labels, targets — so a mistake costs
-seconds, not a partial matrix.
+seconds, not a partial matrix. The measurements run one after another here (:class:`InProcessBench`)
+or, with ``--executor ray``, each on the Ray node that owns its target (:mod:`edgekit.cluster.bench`,
+docs/ray.md); either way the records land in the one results file as they come.
 
 The source Keras model of each bundle (``manifest.model.source_checkpoint``) is measured on the
 local target in the same run (``mode = "keras"``), so converted/unconverted ratios sit side by side.
@@ -25,7 +27,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from ..errors import EdgekitError
 from ..fsutil import sha256_file
@@ -166,9 +168,105 @@ def _progress(total: int, enabled: bool):
     return None if bar.disable else bar
 
 
+class Measurer:
+    """Runs planned measurements on this machine, one at a time: each target's driver (made and checked
+    when first needed, closed at the end), the Keras baseline, the ONNX Runtime peer (its ONNX files
+    cached in ``onnx_dir``)."""
+
+    def __init__(self, target_options: dict, onnx_dir: Path) -> None:
+        self.options = target_options
+        self.targets: dict[str, Target] = {}
+        self.peer = OrtPeer(onnx_dir)
+
+    def target(self, spec: str) -> Target:
+        if spec not in self.targets:
+            self.targets[spec] = get_target(spec, **self.options)
+            self.targets[spec].check()
+        return self.targets[spec]
+
+    def measure(self, p: Planned) -> dict:
+        runners: dict[str, Callable[[], dict]] = {"tflite": lambda: self.target(p.target).run(p.job),
+                                                  "keras": lambda: _run_keras(p),
+                                                  "onnx": lambda: self.peer.run(p.job, p.model_dir)}
+        return runners[p.kind]()
+
+    def close(self) -> None:
+        for t in self.targets.values():
+            t.close()
+
+
+Outcome = Iterator[tuple[Planned, "dict | EdgekitError"]]
+
+
+class InProcessBench:
+    """The matrix one measurement after another on this machine (every target checked before the first)."""
+
+    name = "in-process"
+
+    def __enter__(self) -> "InProcessBench":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def run(self, plan: BenchPlan, todo: list[Planned], onnx_dir: Path,
+            starting: Callable[[Planned], None]) -> Outcome:
+        measurer = Measurer(plan.target_options, onnx_dir)
+        try:
+            for spec in dict.fromkeys(p.target for p in todo):
+                measurer.target(spec)
+            for p in todo:
+                starting(p)
+                try:
+                    yield p, measurer.measure(p)
+                except EdgekitError as exc:
+                    yield p, exc
+        finally:
+            measurer.close()
+
+
+def _ray_bench(address: str | None, cpus_per_task: float, targets: list[str]):
+    from ..cluster.bench import RayBench  # imports ray only when it connects
+
+    return RayBench(address, cpus_per_task, targets)
+
+
+def _in_process(address: str | None, cpus_per_task: float, targets: list[str]) -> InProcessBench:
+    from ..cluster.bench import NODE_LOCAL
+
+    if address:
+        raise EdgekitError(f"executor 'in-process' takes no address (got 'in-process:{address}')")
+    on_nodes = [t for t in targets if t.startswith(NODE_LOCAL)]
+    if on_nodes:
+        raise EdgekitError(f"target {on_nodes[0]!r} is the machine of a Ray node: run with --executor ray[:ADDRESS]")
+    return InProcessBench()
+
+
+# name → factory(address or None, CPUs per measurement, target specs); ``NAME[:ADDRESS]`` on the command line
+BENCH_EXECUTORS: dict[str, Callable] = {"in-process": _in_process, "ray": _ray_bench}
+
+
+def bench_executor(spec: str, cpus_per_task: float, targets: list[str]):
+    """The executor named by ``--executor`` for a matrix on ``targets`` (nothing connects before it is entered)."""
+    name, _, address = spec.strip().partition(":")
+    if name not in BENCH_EXECUTORS:
+        raise EdgekitError(f"unknown executor {spec!r}; use in-process or ray[:ADDRESS]")
+    return BENCH_EXECUTORS[name](address or None, cpus_per_task, targets)
+
+
+def _outcomes(executor, plan: BenchPlan, todo: list[Planned], out: Path,
+              starting: Callable[[Planned], None]) -> Outcome:
+    """The executor's results; it is entered (a cluster joined or started) only when there is work to do."""
+    if todo:
+        with executor as runner:
+            yield from runner.run(plan, todo, out.parent / "onnx", starting)
+
+
 def run_bench(plan: BenchPlan, out: str | Path, progress: bool = True,
-              on_record: Callable[[dict], None] | None = None) -> dict:
-    """Run every planned measurement not already in ``out``; returns counts and failures."""
+              on_record: Callable[[dict], None] | None = None, executor=None) -> dict:
+    """Run every planned measurement not already in ``out``; returns counts and failures. ``executor``:
+    :class:`InProcessBench` (default) or :class:`edgekit.cluster.bench.RayBench` (docs/ray.md); either way
+    each record is appended here as soon as it is measured."""
     out = Path(out)
     planned = plan_jobs(plan)
     done = {r.get("run_key") for r in read_records(out)}
@@ -180,42 +278,33 @@ def run_bench(plan: BenchPlan, out: str | Path, progress: bool = True,
             logger.info(reason)
     if skipped:
         logger.info(f"resume: {skipped} of {len(planned)} measurements already in {out}, {len(todo)} to run")
-    targets: dict[str, Target] = {}
-    peer = OrtPeer(out.parent / "onnx")
-    runners: dict[str, Callable[[Planned], dict]] = {"tflite": lambda p: targets[p.target].run(p.job),
-                                                      "keras": _run_keras,
-                                                      "onnx": lambda p: peer.run(p.job, p.model_dir)}
     failures: list[str] = []
     bar = _progress(len(planned), progress)
     if bar is not None:
         bar.update(skipped)
+
+    def starting(p: Planned) -> None:
+        if bar is not None:
+            bar.set_postfix_str(p.label, refresh=True)
+        else:
+            logger.info(f"bench: {p.label} …")
+
     t_start = time.perf_counter()
     try:
-        for spec in dict.fromkeys(p.target for p in todo):
-            targets[spec] = get_target(spec, **plan.target_options)
-            targets[spec].check()
-        for p in todo:
-            if bar is not None:
-                bar.set_postfix_str(p.label, refresh=True)
+        for p, result in _outcomes(executor or InProcessBench(), plan, todo, out, starting):
+            if isinstance(result, EdgekitError):
+                failures.append(str(result))
+                logger.warning(f"failed: {result}")
             else:
-                logger.info(f"bench: {p.label} …")
-            try:
-                record = runners[p.kind](p)
-            except EdgekitError as exc:
-                failures.append(str(exc))
-                logger.warning(f"failed: {exc}")
-            else:
-                record["run_key"] = p.key
-                append_record(out, record)
+                result["run_key"] = p.key
+                append_record(out, result)
                 if on_record:
-                    on_record(record)
+                    on_record(result)
             if bar is not None:
                 bar.update(1)
     finally:
         if bar is not None:
             bar.close()
-        for t in targets.values():
-            t.close()
     summary = {"planned": len(planned), "skipped": skipped, "ran": len(todo) - len(failures),
                "failed": len(failures), "failures": failures, "out": str(out),
                "seconds": round(time.perf_counter() - t_start, 1)}

@@ -43,9 +43,16 @@ from .options import POSITIVE_FLOAT, SHARE, int_list, split_csv
 @click.option("--benchmark-binary", type=click.Path(dir_okay=False), default=None,
               help="TFLite benchmark_model built for the adb device.")
 @click.option("--no-progress", is_flag=True, help="Log lines instead of a progress bar.")
+@click.option("--executor", default="in-process", show_default=True,
+              help="in-process (one measurement after another from here) or ray[:ADDRESS]: each measurement a Ray "
+                   "task on the node that declares the resource edgekit-target:TARGET, one at a time per target; "
+                   "local is the driver's node, local@NAME the node declaring edgekit-target:local@NAME. No "
+                   "ADDRESS: a local Ray instance offering every target. See docs/ray.md.")
+@click.option("--ray-cpus-per-task", default=1.0, show_default=True, type=POSITIVE_FLOAT,
+              help="CPUs each measurement reserves on its node while it runs; with --executor ray.")
 def bench_cmd(bundles, targets, modes, threads, data, synthetic, out, limit, emulated_limit, warmup, iterations,
               no_baseline, no_onnx, arm64_cache, remote_python, ssh_identity, ssh_options, benchmark_binary,
-              no_progress) -> None:
+              no_progress, executor, ray_cpus_per_task) -> None:
     """Benchmark bundles: every mode × target × thread count, one JSON record per line in OUT.
 
     Rerunning the same command skips measurements already in OUT (resume after a kill). With --data,
@@ -56,7 +63,7 @@ def bench_cmd(bundles, targets, modes, threads, data, synthetic, out, limit, emu
       edgekit bench bundles/teacher bundles/student --data split/test.jsonl --threads 1,2 \\
           --target local --target arm64:cortex-a72 --emulated-limit 60 --out results.jsonl
     """
-    from ..benchmarks.harness import BenchPlan, run_bench
+    from ..benchmarks.harness import BenchPlan, bench_executor, run_bench
     from ..fsutil import check_output, removed_if_failed
 
     check_output(out, kind="file", reuse=True)
@@ -74,8 +81,9 @@ def bench_cmd(bundles, targets, modes, threads, data, synthetic, out, limit, emu
                      limit=limit,
                      warmup=warmup, iterations=iterations, baseline=not no_baseline, onnx=not no_onnx,
                      target_options=options, target_limits=target_limits)
+    runner = bench_executor(executor, ray_cpus_per_task, specs)
     with removed_if_failed(Path(out).parent):
-        summary = run_bench(plan, out, progress=not no_progress)
+        summary = run_bench(plan, out, progress=not no_progress, executor=runner)
     click.echo(f"bench → {out}: {summary['ran']} measured, {summary['skipped']} already there, "
                f"{summary['failed']} failed ({summary['seconds']:.0f}s)")
     if summary["failed"]:

@@ -76,6 +76,19 @@ def distill_options(fn: Callable) -> Callable:
     return functools.reduce(lambda f, opt: opt(f), reversed(options), splits_options(fn))
 
 
+def executor_options(fn: Callable) -> Callable:
+    """--executor and --ray-cpus-per-task (sweep, distill-benchmark)."""
+    from ..distill.executor import EXECUTOR_HELP
+
+    options = [
+        click.option("--executor", default="in-process", show_default=True,
+                     help=f"Where the points run: {EXECUTOR_HELP}."),
+        click.option("--ray-cpus-per-task", default=1.0, show_default=True, type=POSITIVE_FLOAT,
+                     help="CPUs each point asks Ray for (and TensorFlow threads it uses); with --executor ray."),
+    ]
+    return functools.reduce(lambda f, opt: opt(f), reversed(options), fn)
+
+
 RESUMABLE_MARKER = "data/split.json"  # what a sweep or distill-benchmark folder holds from its first run on
 
 SPLIT_KEYS = ("data_path", "split_dir", "split_seed", "fmt", "text_column", "label_column", "labels", "level",
@@ -174,15 +187,15 @@ def distill_cmd(teacher_dir, temperature, out_dir, overwrite, name, result_json,
 @click.option("--out", "out_dir", required=True, type=click.Path(),
               help="Sweep folder (points/*.json, sweep.json, sweep.md, heatmap.png). Rerun to resume: an existing "
                    "sweep folder is continued, never replaced.")
-@click.option("--executor", type=click.Choice(["in-process"]), default="in-process", show_default=True)
+@executor_options
 @click.option("--no-models", is_flag=True, help="Do not keep each point's student model directory.")
-def sweep_cmd(teacher_dir, temperatures, alphas, out_dir, executor, no_models, **opts) -> None:
+def sweep_cmd(teacher_dir, temperatures, alphas, out_dir, executor, ray_cpus_per_task, no_models, **opts) -> None:
     """Distill at every temperature × alpha of a grid; best point by validation macro-F1.
 
     Each finished point is a JSON file; rerunning the same command after an interruption continues
-    with the unfinished points. (--alpha is ignored: the grid sets it.)
+    with the unfinished points, whichever executor ran the others. (--alpha is ignored: the grid sets it.)
     """
-    from ..distill.executor import EXECUTORS
+    from ..distill.executor import make_executor
     from ..distill.sweep import run_sweep
     from ..fsutil import check_output, removed_if_failed
 
@@ -191,10 +204,11 @@ def sweep_cmd(teacher_dir, temperatures, alphas, out_dir, executor, no_models, *
     grid = (float_list(temperatures, "--temperatures", "1,2,5", 0, low_open=True),
             float_list(alphas, "--alphas", "0.3,0.5,0.7", 0, 1))
     settings = _settings(opts, 1.0, "sweep")
-    splits = _splits(opts)
-    with removed_if_failed(out_dir):
-        summary = run_sweep(teacher_dir, splits, out_dir, settings, *grid, executor=EXECUTORS[executor](),
-                            keep_models=not no_models)
+    with make_executor(executor, ray_cpus_per_task) as runner:  # connects first: a bad address costs seconds
+        splits = _splits(opts)
+        with removed_if_failed(out_dir):
+            summary = run_sweep(teacher_dir, splits, out_dir, settings, *grid, executor=runner,
+                                keep_models=not no_models)
     if summary["points"]:
         click.echo((_read(out_dir, "sweep.md")))
     best = summary["best"]
@@ -228,8 +242,9 @@ def _read(out_dir, name):
 @click.option("--result-json", type=click.Path(), default=None,
               help="Also copy benchmark.json here (e.g. results/distill-fpb75.json); replaced on every run, "
                    "like benchmark.json.")
-def benchmark_cmd(teacher_dir, out_dir, only, bilstm_epochs, bert_epochs, seed, cache_dir, result_json,
-                  **opts) -> None:
+@executor_options
+def benchmark_cmd(teacher_dir, out_dir, only, bilstm_epochs, bert_epochs, seed, cache_dir, result_json, executor,
+                  ray_cpus_per_task, **opts) -> None:
     """Teacher vs BiLSTM (hard/distilled, ± augmentation) vs shallow BERT (3/2 layers, two inits).
 
     \b
@@ -237,6 +252,7 @@ def benchmark_cmd(teacher_dir, out_dir, only, bilstm_epochs, bert_epochs, seed, 
           --data ../shared/data/financial_phrasebank/Sentences_75Agree.txt --out runs/distill-fpb75 \\
           --result-json results/distill-fpb75.json
     """
+    from ..distill.executor import make_executor
     from ..distill.study import run_benchmark
     from ..fsutil import atomic_write_json, check_output, removed_if_failed
 
@@ -245,11 +261,13 @@ def benchmark_cmd(teacher_dir, out_dir, only, bilstm_epochs, bert_epochs, seed, 
         check_output(result_json, what="--result-json", kind="file", overwrite=True,
                      inputs=_inputs(teacher_dir, opts))
     _check_cache(cache_dir)
-    splits = _splits(opts)
-    with removed_if_failed(out_dir):
-        result = run_benchmark(teacher_dir, splits, out_dir, epochs={"bilstm": bilstm_epochs, "bert": bert_epochs},
-                               only=[s.strip() for s in only.split(",")] if only else None, seed=seed,
-                               cache_dir=cache_dir)
+    with make_executor(executor, ray_cpus_per_task) as runner:
+        splits = _splits(opts)
+        with removed_if_failed(out_dir):
+            result = run_benchmark(teacher_dir, splits, out_dir, epochs={"bilstm": bilstm_epochs,
+                                                                         "bert": bert_epochs},
+                                   only=[s.strip() for s in only.split(",")] if only else None, seed=seed,
+                                   cache_dir=cache_dir, executor=runner)
     click.echo(_read(out_dir, "benchmark.md"))
     if result_json:
         atomic_write_json(result_json, result)

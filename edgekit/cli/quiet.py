@@ -38,6 +38,9 @@ NATIVE_NOISE = re.compile(
     # e.g. "I0000 00:00:1795926787.520549    4563 port.cc:153] oneDNN custom operations are on. ..."
     # (fatal "F..." lines pass).
     rb"|[IWE]\d{4} [\d:.]+\s+\d+ [\w.+-]+:\d+\] .*"
+    # Ray's C++ info and warning lines (--executor ray), e.g. "[2026-11-29 11:38:21,240 W 447 447]
+    # network_util.cc:330: Failed to determine local IP via external connectivity ..." (errors pass)
+    rb"|\[\d{4}-\d\d-\d\d [\d:,]+ [IW] \d+ \d+\] [\w.+-]+:\d+: .*"
     # the second line of TensorFlow's CPU-feature notice (shown when TF_CPP_MIN_LOG_LEVEL is 0)
     rb"|To enable the following instructions: .*, in other operations, rebuild TensorFlow with the appropriate "
     rb"compiler flags\."

@@ -2,10 +2,13 @@
 
 A :class:`PointTask` is plain data (JSON-able): which teacher, which saved split, which distillation
 settings, where the result goes. :func:`run_point` is an importable top-level function that runs
-one task and writes its result JSON atomically — so any engine that can ship a JSON task to a
-worker sharing the output folder can run it. :class:`InProcessExecutor` runs the tasks one after
-another in this process; a distributed engine implements the same ``run(fn, tasks)`` method
-(submit every task, yield each ``(task, result or exception)`` as it completes).
+one task and writes its result JSON atomically. :class:`InProcessExecutor` runs the tasks one after
+another in this process; a distributed engine implements the same ``run(fn, tasks)`` method (submit
+every task, yield each ``(task, result or exception)`` as it completes) and is a context manager
+(``with`` holds its connection). ``--executor ray[:ADDRESS]`` picks the Ray executor
+(:mod:`edgekit.cluster.distill`, docs/ray.md), which ships each task and its inputs to a node and
+writes what comes back into the same folder: the result files are the same whichever executor wrote
+them.
 
 Resume: :func:`pending` drops tasks whose result file exists with the same task hash, so a sweep
 killed mid-way continues at the first unfinished point and never redoes a finished one.
@@ -21,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Protocol
 
+from ..errors import EdgekitError
 from ..fsutil import atomic_write_json
 
 logger = logging.getLogger(__name__)
@@ -80,6 +84,12 @@ class InProcessExecutor:
 
     name = "in-process"
 
+    def __enter__(self) -> "InProcessExecutor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
     def run(self, fn: PointFn, tasks: list[PointTask]) -> Iterator[tuple[PointTask, dict | BaseException]]:
         for i, task in enumerate(tasks, 1):
             logger.info(f"[{i}/{len(tasks)}] point {task.id}")
@@ -91,7 +101,36 @@ class InProcessExecutor:
                 yield task, exc
 
 
-EXECUTORS: dict[str, Callable[..., Executor]] = {"in-process": InProcessExecutor}
+def _in_process(address: str | None, cpus_per_task: float) -> Executor:
+    if address:
+        raise EdgekitError(f"executor 'in-process' takes no address (got 'in-process:{address}')")
+    return InProcessExecutor()
+
+
+def _ray(address: str | None, cpus_per_task: float) -> Executor:
+    from ..cluster.distill import RayExecutor  # imports ray only when it connects
+
+    return RayExecutor(address, cpus_per_task=cpus_per_task)
+
+
+# name → factory(address or None, CPUs per task); ``NAME[:ADDRESS]`` on the command line
+EXECUTORS: dict[str, Callable[[str | None, float], Executor]] = {"in-process": _in_process, "ray": _ray}
+EXECUTOR_HELP = ("in-process (default: one point after another here) or ray[:ADDRESS] (each point a Ray task; "
+                 "no ADDRESS: a local Ray instance for this run; ADDRESS: the head's HOST:PORT or auto; docs/ray.md)")
+
+
+def parse_executor(spec: str) -> tuple[str, str | None]:
+    """``ray:10.0.0.5:6379`` → ``("ray", "10.0.0.5:6379")``; one line for an unknown executor."""
+    name, _, address = spec.strip().partition(":")
+    if name not in EXECUTORS:
+        raise EdgekitError(f"unknown executor {spec!r}; use in-process or ray[:ADDRESS]")
+    return name, address or None
+
+
+def make_executor(spec: str, cpus_per_task: float = 1.0) -> Executor:
+    """The executor named by ``--executor`` (nothing connects before it is entered or run)."""
+    name, address = parse_executor(spec)
+    return EXECUTORS[name](address, cpus_per_task)
 
 
 def load_result(task: PointTask) -> dict | None:
