@@ -101,5 +101,49 @@ def prune_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, lab
         click.echo(f"result → {result_json}")
 
 
+@click.command("prune-vocab")
+@click.argument("model_dir", type=click.Path())
+@splits_options
+@click.option("--out", "out_dir", required=True, type=click.Path(), help="Model directory to write.")
+@click.option("--corpus", "corpus_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="More domain text whose tokens to keep, one sentence per line (UTF-8). Repeatable.")
+@click.option("--no-characters", is_flag=True,
+              help="Do not keep every single-character piece (then words outside the corpus become [UNK]).")
+@click.option("--name", default="vocab-pruned", show_default=True)
+@click.option("--overwrite", is_flag=True, help="Replace an existing model directory.")
+def prune_vocab_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level,
+                    encoding, out_dir, corpus_files, no_characters, name, overwrite) -> None:
+    """Keep only the vocabulary rows a domain corpus uses (the token embedding table shrinks).
+
+    The corpus is the training split plus any --corpus files; the special tokens and every
+    single-character piece stay, so words outside the corpus are spelled out in pieces. A corpus
+    sentence tokenizes as before and gets the same logits; the model directory gets the remapped
+    vocab.txt, which every bundle and device tokenizer then reads. Prints the rows kept and the
+    validation/test macro-F1 before and after. Details: docs/pruning.md. Example:
+
+    \b
+      edgekit prune-vocab runs/teacher-fpb75 --data ../shared/data/financial_phrasebank/Sentences_75Agree.txt \\
+          --out runs/teacher-fpb75-vocab
+    """
+    from ..data.textfile import read_text
+    from ..fsutil import check_output
+    from ..models.modeldir import load_model_dir, read_meta
+    from ..prune.vocab import prune_vocabulary_dir
+
+    inputs = (model_dir, data_path, split_dir, *corpus_files)
+    check_output(out_dir, overwrite=overwrite, inputs=inputs)
+    read_meta(model_dir)  # a missing or wrong model dir fails here, before any data work
+    corpus = [line for f in corpus_files for line in read_text(f, "utf-8").splitlines() if line.strip()]
+    splits = load_splits(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding)
+    m = prune_vocabulary_dir(load_model_dir(model_dir), splits, out_dir, corpus, not no_characters, name)
+    src = m["source"]
+    click.echo(f"vocabulary pruned → {out_dir}: {src['rows']:,} → {m['rows']:,} rows; {src['params']:,} → "
+               f"{m['params']:,} params ({m['params'] / src['params']:.1%})")
+    click.echo(f"  macro-F1 validation {src['validation']['macro_f1']:.4f} → {m['validation']['macro_f1']:.4f}, test "
+               f"{src['test']['macro_f1']:.4f} → {m['test']['macro_f1']:.4f} ([UNK] share of test tokens "
+               f"{src['test']['unk_share']:.2%} → {m['test']['unk_share']:.2%})")
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(prune_cmd)
+    cli.add_command(prune_vocab_cmd)

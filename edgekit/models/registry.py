@@ -80,6 +80,10 @@ class ModelFamily:
         ``model.embedding_rows``, checked against its vocab.txt on every load)."""
         raise NotImplementedError
 
+    def with_vocabulary_size(self, config: dict[str, Any], size: int) -> dict[str, Any]:
+        """``config`` with a token embedding table of ``size`` rows (``edgekit prune-vocab``)."""
+        raise NotImplementedError
+
     def from_pretrained(self, source, num_classes: int, dropout: float = 0.1):
         raise EdgekitError(f"model family {self.name!r} has no pretrained backbones")
 

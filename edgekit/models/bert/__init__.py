@@ -44,6 +44,9 @@ class BertFamily(ModelFamily):
     def embedding_rows(self, model) -> int:
         return int(model.backbone.get_layer("token_embedding").input_dim)
 
+    def with_vocabulary_size(self, config: dict[str, Any], size: int) -> dict[str, Any]:
+        return {**config, "backbone": {**config["backbone"], "vocabulary_size": int(size)}}
+
     def from_pretrained(self, source, num_classes: int, dropout: float = 0.1):
         return _model.from_pretrained(source, num_classes, dropout)
 

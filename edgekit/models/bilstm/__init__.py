@@ -46,6 +46,9 @@ class BiLSTMFamily(ModelFamily):
     def embedding_rows(self, model) -> int:
         return int(model.get_layer("embedding").input_dim)
 
+    def with_vocabulary_size(self, config: dict[str, Any], size: int) -> dict[str, Any]:
+        return {**config, "vocabulary_size": int(size)}
+
     def parse_student_options(self, options: dict[str, Any], text: str) -> None:
         _student.check_options(options)
 

@@ -1,0 +1,110 @@
+"""Vocabulary pruning: keep only the token embedding rows a domain corpus uses.
+
+A BERT student keeps the teacher's 30,522-row WordPiece table (11.7 M of the 2-layer student's 15.6 M
+parameters), though a financial corpus uses a few thousand of its tokens. :func:`kept_ids` tokenizes the
+corpus with the model's own tokenizer and keeps every token id it produces, the special tokens, and by
+default every single-character piece (``a``, ``##a``, ...) so that a word outside the corpus is still
+spelled out in pieces instead of becoming ``[UNK]``. :func:`prune_vocabulary` builds the same model with
+a table of those rows, in their original order, and returns the remapped vocabulary, which goes into the
+model directory's vocab.txt and from there into every bundle (the device tokenizer and the Android core
+read it like any other).
+
+WordPiece is greedy longest-match-first, and every piece the corpus produced is kept, so a corpus
+sentence tokenizes to the same pieces with the smaller vocabulary, and the model gives it the same
+logits. A word outside the corpus may split differently (a longer piece it used is gone) or become
+``[UNK]``: the macro-F1 on the test split measures what that costs.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+
+from ..errors import EdgekitError
+
+
+class VocabularyError(EdgekitError):
+    pass
+
+
+def kept_ids(tokenizer, texts: Iterable[str], single_characters: bool = True) -> np.ndarray:
+    """Sorted ids of the tokens ``texts`` produce, the special tokens and (optionally) single characters."""
+    keep = {tokenizer.token_to_id[t] for t in (tokenizer.pad_token, tokenizer.unk_token, tokenizer.cls_token,
+                                                tokenizer.sep_token, tokenizer.mask_token) if t in tokenizer.token_to_id}
+    for text in texts:
+        keep.update(tokenizer.convert_tokens_to_ids(tokenizer.tokenize(text)))
+    if single_characters:
+        prefix = tokenizer.prefix
+        keep.update(i for i, t in enumerate(tokenizer.vocab)
+                    if len(t) == 1 or (t.startswith(prefix) and len(t) == len(prefix) + 1))
+    return np.asarray(sorted(keep), np.int64)
+
+
+def prune_vocabulary(loaded, keep: np.ndarray):
+    """``(model, vocab)``: the loaded model with the embedding rows ``keep`` only, and the vocabulary they are."""
+    from ..models.registry import get_family
+
+    family = get_family(loaded.family)
+    rows = family.embedding_rows(loaded.model)
+    if len(keep) == 0 or keep.min() < 0 or keep.max() >= rows:
+        raise VocabularyError(f"kept token ids must lie in 0..{rows - 1}")
+    try:
+        config = family.with_vocabulary_size(family.config_of(loaded.model), len(keep))
+    except NotImplementedError:
+        raise VocabularyError(f"the {loaded.family} family cannot change its vocabulary size") from None
+    model = family.build(config)
+    weights = []
+    for old, new in zip(loaded.model.get_weights(), model.get_weights()):
+        if old.shape == new.shape:
+            weights.append(old)
+        elif old.shape[0] == rows and new.shape == (len(keep), *old.shape[1:]):
+            weights.append(old[keep])
+        else:
+            raise VocabularyError(f"a weight of shape {old.shape} has no counterpart of shape {new.shape}")
+    model.set_weights(weights)
+    return model, [loaded.tokenizer.vocab[i] for i in keep]
+
+
+def prune_vocabulary_dir(loaded, splits, out_dir, corpus: list[str], single_characters: bool = True,
+                         name: str = "vocab-pruned") -> dict:
+    """Keep the rows the training split and ``corpus`` use; write the model directory; return its metrics
+    (rows, parameters, validation and test macro-F1 of the source and of the smaller model)."""
+    from ..models.modeldir import save_model_dir
+    from ..models.registry import get_family
+    from ..tokenizer.wordpiece import WordPieceTokenizer
+    from ..train.encode import encode_texts
+    from ..train.loop import evaluate
+
+    if list(splits.train.labels) != loaded.labels:
+        raise VocabularyError(f"model labels {loaded.labels} differ from the data's {list(splits.train.labels)}")
+    keep = kept_ids(loaded.tokenizer, [*splits.train.texts, *corpus], single_characters)
+    model, vocab = prune_vocabulary(loaded, keep)
+    tokenizer = WordPieceTokenizer.with_settings(vocab, loaded.tokenizer.settings)
+
+    def report(m, tok) -> dict:
+        out = {}
+        for part in ("validation", "test"):
+            ds = getattr(splits, part)
+            enc = encode_texts(tok, ds.texts, loaded.max_length)
+            out[part] = evaluate(m, enc, np.asarray(ds.label_ids, np.int32), loaded.labels)
+            real = enc.token_ids[enc.padding_mask.astype(bool)]
+            out[part]["unk_share"] = round(float((real == tok.unk_id).mean()) if real.size else 0.0, 6)
+        return out
+
+    family = get_family(loaded.family)
+    metrics = {
+        "model": name, "family": loaded.family, "role": "vocab-pruned",
+        "source": {"model_dir": str(loaded.path), "rows": len(loaded.tokenizer.vocab),
+                   "params": int(loaded.model.count_params()), **report(loaded.model, loaded.tokenizer)},
+        "rows": len(vocab), "params": int(model.count_params()),
+        "corpus": {"train_sentences": len(splits.train.texts), "extra_sentences": len(corpus),
+                   "single_characters": single_characters},
+        **report(model, tokenizer), "data": splits.info,
+    }
+    save_model_dir(out_dir, model=model, family=loaded.family, config=family.config_of(model), labels=loaded.labels,
+                   vocab=vocab, tokenizer_settings=loaded.tokenizer.settings, max_length=loaded.max_length,
+                   extra_meta={"name": name, "role": "vocab-pruned", "source_checkpoint": str(loaded.path),
+                               "vocab_pruned_from": str(loaded.path)},
+                   metrics=metrics)
+    return metrics
