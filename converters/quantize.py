@@ -87,12 +87,11 @@ def shared_calibration(calibrated: bytes) -> bytes:
     those bytes to their union over the signatures makes the copies identical, and
     :func:`.compact.dedupe_constants` keeps one.
     """
+    from tensorflow.lite.python import schema_py_generated as schema
     from tensorflow.lite.tools import flatbuffer_utils
 
     m = flatbuffer_utils.convert_bytearray_to_object(bytearray(calibrated))
     names = {i: c.builtinCode for i, c in enumerate(m.operatorCodes)}
-    from tensorflow.lite.python import schema_py_generated as schema
-
     by_code = {getattr(schema.BuiltinOperator, op): spec for op, spec in _RANGE_BOUND.items()}
     bound: dict[int, list] = {}
     for sg in m.subgraphs:
