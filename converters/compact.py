@@ -17,12 +17,8 @@ from __future__ import annotations
 import hashlib
 
 
-def dedupe_constants(model: bytes) -> tuple[bytes, dict]:
-    """``model`` with byte-identical constant buffers merged, and what it saved (for the manifest)."""
-    from tensorflow.lite.python import schema_py_generated as schema
-    from tensorflow.lite.tools import flatbuffer_utils
-
-    m = flatbuffer_utils.convert_bytearray_to_object(bytearray(model))
+def _merge_constants(m, schema) -> dict:
+    """Point every tensor whose buffer repeats an earlier buffer's bytes at that buffer (in place)."""
     first: dict[tuple[str, int], int] = {}
     remap: dict[int, int] = {}
     for index, buf in enumerate(m.buffers):
@@ -34,23 +30,17 @@ def dedupe_constants(model: bytes) -> tuple[bytes, dict]:
             remap[index] = first[key]
         else:
             first[key] = index
-    if not remap:
-        return model, {"merged_buffers": 0, "saved_bytes": 0}
     saved = sum(len(m.buffers[i].data) for i in remap)
     for sg in m.subgraphs:
         for t in sg.tensors:
             t.buffer = remap.get(t.buffer, t.buffer)
     for index in remap:  # an empty buffer keeps the indices of every other buffer valid
         m.buffers[index] = schema.BufferT()
-    out = bytes(flatbuffer_utils.convert_object_to_bytearray(m))
-    return out, {"merged_buffers": len(remap), "saved_bytes": saved}
+    return {"merged_buffers": len(remap), "saved_bytes": saved}
 
 
-def short_names(model: bytes) -> tuple[bytes, dict]:
-    """``model`` with every ``;``-joined tensor name cut to its first part, and the bytes saved."""
-    from tensorflow.lite.tools import flatbuffer_utils
-
-    m = flatbuffer_utils.convert_bytearray_to_object(bytearray(model))
+def _shorten_names(m) -> dict:
+    """Cut every ``;``-joined tensor name to its first part (in place)."""
     saved = 0
     for sg in m.subgraphs:
         for t in sg.tensors:
@@ -58,13 +48,35 @@ def short_names(model: bytes) -> tuple[bytes, dict]:
                 short = t.name.split(b";", 1)[0]
                 saved += len(t.name) - len(short)
                 t.name = short
-    if not saved:
-        return model, {"shortened_name_bytes": 0}
-    return bytes(flatbuffer_utils.convert_object_to_bytearray(m)), {"shortened_name_bytes": saved}
+    return {"shortened_name_bytes": saved}
+
+
+def _rewrite(model: bytes, *passes) -> tuple[bytes, dict]:
+    """``model`` through ``passes`` (each edits the flatbuffer object and reports what it saved), read and
+    written once; the bytes are returned unchanged when no pass saved anything."""
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    m = flatbuffer_utils.convert_bytearray_to_object(bytearray(model))
+    facts: dict = {}
+    for run in passes:
+        facts.update(run(m, schema))
+    if not any(facts.values()):
+        return model, facts
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(m)), facts
+
+
+def dedupe_constants(model: bytes) -> tuple[bytes, dict]:
+    """``model`` with byte-identical constant buffers merged, and what it saved (for the manifest)."""
+    return _rewrite(model, _merge_constants)
+
+
+def short_names(model: bytes) -> tuple[bytes, dict]:
+    """``model`` with every ``;``-joined tensor name cut to its first part, and the bytes saved."""
+    return _rewrite(model, lambda m, schema: _shorten_names(m))
 
 
 def compact(model: bytes) -> tuple[bytes, dict]:
-    """Both passes: shared constants, then short names; returns the file and what each saved."""
-    model, merged = dedupe_constants(model)
-    model, names = short_names(model)
-    return model, {**merged, **names}
+    """Both passes, shared constants then short names, in one read and one write of the file; returns it
+    and what each pass saved."""
+    return _rewrite(model, _merge_constants, lambda m, schema: _shorten_names(m))

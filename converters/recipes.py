@@ -144,11 +144,16 @@ def check_recipe(data: Any, name: str, where: str) -> Recipe:
     return Recipe(name, check_rules(data["rules"], where), ranges, smooth)
 
 
+def named_recipe(name: str, folder: Path = RECIPES_DIR) -> Recipe:
+    """The recipe ``folder/<name>.json`` that ships with edgekit (the int8 recipes, or the task files')."""
+    path = folder / f"{name}.json"
+    return check_recipe(json.loads(path.read_text(encoding="utf-8")), name, str(path))
+
+
 def load_recipe(spec: str) -> Recipe:
     """The recipe given by name, JSON file, bundle folder or bundle manifest."""
     if spec in recipe_names():
-        path = RECIPES_DIR / f"{spec}.json"
-        return check_recipe(json.loads(path.read_text(encoding="utf-8")), spec, spec)
+        return named_recipe(spec)
     path = Path(spec)
     if path.is_dir():
         path = path / "manifest.json"

@@ -28,7 +28,6 @@ drops (a 0.8 MB file with no weights): :func:`inline_buffers` puts them back fir
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,10 +111,9 @@ def parse_task_modes(value: str | Iterable[str]) -> tuple[str, ...]:
 
 def task_recipe(name: str) -> Recipe:
     """The recipe ``task_recipes/<name>.json`` (the ai-edge-quantizer rules of an 8-bit task mode)."""
-    from .recipes import check_recipe
+    from .recipes import named_recipe
 
-    path = TASK_RECIPES_DIR / f"{name}.json"
-    return check_recipe(json.loads(path.read_text(encoding="utf-8")), name, str(path))
+    return named_recipe(name, TASK_RECIPES_DIR)
 
 
 def inline_buffers(model: bytes) -> bytes:
