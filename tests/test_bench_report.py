@@ -104,6 +104,12 @@ def test_report_files_are_complete_and_html_is_self_contained(tmp_path):
     assert page.count('src="data:image/png;base64,') == len(linked)
     assert not re.search(r'(src|href)="(?!data:)', page)
     assert "EMULATED" in page and "Recommendation" in page
+    # the front of each target, named: local 1 thread is bilstm/int8 (0.2 ms), bilstm/fp32, teacher/dynamic_int8,
+    # teacher/fp32 (keras ties fp32 on F1 and is slower; teacher/int8 is dominated)
+    front = next(line for line in md.splitlines() if line.startswith("On the latency–F1 front") and "bilstm" in line)
+    assert [m.group(1) for m in re.finditer(r"(\w+/[\w ()]+?) \(", front)] == [
+        "bilstm/int8", "bilstm/fp32", "teacher/dynamic_int8", "teacher/fp32"]
+    assert front in page.replace("&#x27;", "'")
 
 
 def test_report_errors_are_one_line(tmp_path):

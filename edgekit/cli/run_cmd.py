@@ -43,7 +43,9 @@ def _joined(values, sep: str = ",") -> str:
 @click.option("--arm-cpu", default=_D.bench.arm_cpu, show_default=True,
               help=f"Emulated core for --arm: {', '.join(CPUS)}.")
 @click.option("--students", default=_joined(_D.students.specs, ";"), show_default=True,
-              help="Students to distill, ';'-separated specs as in 'edgekit distill --student' (empty: none).")
+              help="Students, ';'-separated: specs as in 'edgekit distill --student' (bilstm, bert:layers=2,...), or "
+                   "'pruned:layers=4,heads=8,ffn=768' for the teacher pruned and recovered (keys as 'edgekit prune' "
+                   "takes them, plus vocab=train|full, epochs, samples; docs/pruning.md). Empty: none.")
 @click.option("--modes", default=_joined(_D.convert.modes), show_default=True,
               help=f"TFLite modes of every bundle: {modes_help()}.")
 @click.option("--buckets", default=_joined(_D.convert.buckets), show_default=True,
@@ -64,6 +66,7 @@ def run_cmd(ctx, data, data_format, encoding, out, model, backbone, teacher_epoc
     classifier (imported, not trained; evaluated on the test split) and the students learn from it.
     """
     from ..converters.stage import convert_options
+    from ..distill.stage import check_students
     from ..errors import EdgekitError
     from ..fsutil import check_output, removed_if_failed
     from ..pipeline import run_pipeline
@@ -95,6 +98,7 @@ def run_cmd(ctx, data, data_format, encoding, out, model, backbone, teacher_epoc
                                 calibration_samples=calibration_samples, seed=seed),
         bench=BenchSettings(arm=arm, arm_cpu=arm_cpu, threads=thread_list))
     convert_options(settings.convert)  # a bad --modes or --buckets fails here, before any training
+    check_students(settings.students.specs)  # and so does a bad student spec
     with removed_if_failed(out):
         summary = run_pipeline(settings)
     click.echo(f"\nedgekit run → {out}")

@@ -34,15 +34,9 @@ def _parse_number(value: str) -> int | float | str:
     return value
 
 
-def parse_student(text: str) -> StudentSpec:
-    """``bilstm``, ``bilstm:lstm_units=64``, ``bert:layers=3,strategy=skip``, ``bert:layers=2,4,5``."""
-    from ..models.registry import FAMILIES, family_names
-
+def split_spec(text: str) -> tuple[str, dict[str, Any]]:
+    """``NAME:key=value,...`` → (lower-cased name, options); a list value continues after a comma (``layers=2,4,5``)."""
     name, _, rest = text.strip().partition(":")
-    name = name.strip().lower()
-    students = family_names(students_only=True)
-    if name not in students:
-        raise EdgekitError(f"unknown student {name!r}; known: {', '.join(students)}")
     options: dict[str, Any] = {}
     key = None
     for item in filter(None, (p.strip() for p in rest.split(","))):
@@ -57,6 +51,18 @@ def parse_student(text: str) -> StudentSpec:
             options[key] = (prev if isinstance(prev, list) else [prev]) + [_parse_number(item)]
         else:
             raise EdgekitError(f"cannot read student option {item!r} in {text!r} (expected key=value)")
+    return name.strip().lower(), options
+
+
+def parse_student(text: str) -> StudentSpec:
+    """``bilstm``, ``bilstm:lstm_units=64``, ``bert:layers=3,strategy=skip``, ``bert:layers=2,4,5``."""
+    from ..models.registry import FAMILIES, family_names
+
+    name = text.strip().partition(":")[0].strip().lower()
+    students = family_names(students_only=True)
+    if name not in students:
+        raise EdgekitError(f"unknown student {name!r}; known: {', '.join(students)}")
+    _, options = split_spec(text)
     FAMILIES[name].parse_student_options(options, text)
     return StudentSpec(name, options, text.strip())
 

@@ -67,9 +67,12 @@ def prune_vocabulary(loaded, keep: np.ndarray):
 
 
 def prune_vocabulary_dir(loaded, splits, out_dir, corpus: list[str], single_characters: bool = True,
-                         name: str = "vocab-pruned") -> dict:
+                         name: str = "vocab-pruned", extra_meta: dict | None = None,
+                         extra_metrics: dict | None = None) -> dict:
     """Keep the rows the training split and ``corpus`` use; write the model directory; return its metrics
-    (rows, parameters, validation and test macro-F1 of the source and of the smaller model)."""
+    (rows, parameters, validation and test macro-F1 of the source and of the smaller model). ``extra_meta``
+    overrides keys of edgekit_model.json (a pruned student names its teacher); ``extra_metrics`` adds keys
+    to metrics.json."""
     from ..models.modeldir import save_model_dir
     from ..models.registry import get_family
     from ..tokenizer.wordpiece import WordPieceTokenizer
@@ -100,11 +103,11 @@ def prune_vocabulary_dir(loaded, splits, out_dir, corpus: list[str], single_char
         "rows": len(vocab), "params": int(model.count_params()),
         "corpus": {"train_sentences": len(splits.train.texts), "extra_sentences": len(corpus),
                    "single_characters": single_characters},
-        **report(model, tokenizer), "data": splits.info,
+        **report(model, tokenizer), "data": splits.info, **(extra_metrics or {}),
     }
     save_model_dir(out_dir, model=model, family=loaded.family, config=family.config_of(model), labels=loaded.labels,
                    vocab=vocab, tokenizer_settings=loaded.tokenizer.settings, max_length=loaded.max_length,
                    extra_meta={"name": name, "role": "vocab-pruned", "source_checkpoint": str(loaded.path),
-                               "vocab_pruned_from": str(loaded.path)},
+                               "vocab_pruned_from": str(loaded.path), **(extra_meta or {})},
                    metrics=metrics)
     return metrics

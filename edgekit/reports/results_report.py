@@ -152,6 +152,17 @@ def recommend(rows: Sequence[Row], budget: Budget, target: str | None = None, th
     return best, why, target, threads
 
 
+def front_line(rows: Sequence[Row]) -> str:
+    """The variants on the p50-latency–macro-F1 Pareto front of one target, fastest first (per thread count)."""
+    parts = []
+    for threads in sorted({r.threads for r in rows}):
+        pool = [r for r in rows if r.threads == threads]
+        front = pareto([(r.p50, r.f1) for r in pool])
+        parts.append(f"{threads} thread(s): " + ", ".join(
+            f"{pool[i].model}/{pool[i].mode_label} ({pool[i].p50:.3f} ms, F1 {pool[i].f1:.4f})" for i in front))
+    return "On the latency–F1 front (p50, nothing faster has a higher macro-F1): " + "; ".join(parts) + "."
+
+
 # --------------------------------------------------------------------------------------------- figures
 def _pyplot():
     from ..plots import pyplot
@@ -313,6 +324,9 @@ def write_report(results: Sequence[str | Path], out: str | Path, budget: Budget 
         q = [r for r in trows if r.f1 is not None and r.p50 is not None]
         emu = " (emulated)" if any(r.emulated for r in trows) else ""
         if q:
+            front = front_line(q)
+            md += [front, ""]
+            section.append(f"<p>{html.escape(front)}</p>")
             png = _scatter(q, lambda r: r.p50, f"p50 inference latency, ms{emu} (log)", f"latency vs macro-F1 — {t}",
                            logx=True)
             figures.append((f"latency_f1_{slug}.png", f"Latency vs macro-F1 on {t}{emu}; Pareto frontier in red", png))
@@ -322,7 +336,8 @@ def write_report(results: Sequence[str | Path], out: str | Path, budget: Budget 
             figures.append((f"buckets_{slug}.png", f"p50 latency per length bucket on {t}{emu}", b))
             section.append(figures[-1])
         for fig in section[2:]:
-            md += [f"![{fig[1]}]({fig[0]})", ""]
+            if not isinstance(fig, str):
+                md += [f"![{fig[1]}]({fig[0]})", ""]
         sections_html.append(section)
     # size is a property of the file: one point per variant (first target that has F1 for it)
     seen, size_rows = set(), []
