@@ -309,6 +309,27 @@ def test_cli_prunes_and_recovers_in_one_epoch(tmp_path, tiny_teacher_dir):
     assert (out / "training_curves.png").is_file()
 
 
+def test_recovery_learns_from_unlabelled_and_augmented_sentences_too(tmp_path, tiny_teacher_dir, default_splits):
+    """The transfer set of edgekit distill: the training split, unlabelled sentences the unpruned model labels
+    (sentences already in the split dropped), augmented copies."""
+    extra = tmp_path / "extra.txt"
+    extra.write_text("Quarterly revenue rose sharply.\nThe bank cut its outlook.\nQuarterly revenue rose sharply.\n"
+                     + default_splits.test.texts[0] + "\n", encoding="utf-8")
+    out = tmp_path / "recovered"
+    r = _prune(str(tiny_teacher_dir), "--out", str(out), "--heads", "1", "--samples", "100", "--recover", "--epochs",
+               "1", "--unlabelled", str(extra), "--augment", "tang", "--augment-multiplier", "2", "--cache-dir",
+               str(tmp_path / "cache"))
+    assert r.exit_code == 0, r.output
+    transfer = json.loads((out / "metrics.json").read_text())["recovered"]["loss"]["transfer_set"]
+    n = len(default_splits.train)
+    assert transfer["unlabelled"]["kept"] == 2 and transfer["unlabelled"]["dropped_in_split"] == 1
+    # augmented copies (repeats of an original dropped) come on top of the n + 2 originals
+    assert transfer["original"] == n and n + 2 < transfer["size"] <= 2 * (n + 2)
+    assert sum(transfer["teacher_labelled_counts"]) == transfer["size"] - n
+    r = _prune(str(tiny_teacher_dir), "--out", str(tmp_path / "x"), "--heads", "1", "--unlabelled", str(extra))
+    assert r.exit_code == 2 and "give --recover" in r.stderr and r.stderr.count("\n") == 1, r.stderr
+
+
 @pytest.mark.parametrize("args,message", [
     (["--heads", "3"], "error: --heads 3: the model has 2 attention heads per layer; keep 1..2"),
     (["--layers", "0"], "error: --layers 0: the model has 2 layers; keep 1..2"),

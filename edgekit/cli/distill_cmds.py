@@ -20,6 +20,26 @@ def _family_defaults(key: str) -> str:
         f"{name} {get_family(name).train_defaults[key]:g}" for name in family_names(students_only=True)) + "."
 
 
+TRANSFER_OPTIONS = [
+    click.option("--augment", default="none", show_default=True,
+                 help="Transfer-set augmentation: none, tang (mask=0.1,swap=0.1,ngram=0.25) or explicit "
+                      "rules like mask=0.1,ngram=0.25,swap=0.1,delete=0.05; neighbour=0.1 replaces a word "
+                      "with one of its 8 nearest words in the teacher's token space."),
+    click.option("--augment-multiplier", default=1, show_default=True, type=click.IntRange(min=1),
+                 help="Transfer set size as a multiple of the training split (synthetic sentences are "
+                      "labelled by the teacher)."),
+    click.option("--augment-seed", default=0, show_default=True, type=int),
+    click.option("--unlabelled", default=None, type=click.Path(dir_okay=False, exists=True),
+                 help="In-domain sentences without labels to add to the transfer set (.txt one per line, or any "
+                      "data format; labels ignored). The teacher labels them; sentences in the split are dropped."),
+]
+
+
+def transfer_options(fn: Callable) -> Callable:
+    """The transfer set beyond the training split (augmentation, unlabelled sentences): distill, sweep, prune."""
+    return functools.reduce(lambda f, opt: opt(f), reversed(TRANSFER_OPTIONS), fn)
+
+
 def distill_options(fn: Callable) -> Callable:
     """Student, loss, augmentation and training options shared by distill and sweep."""
     options = [
@@ -38,17 +58,7 @@ def distill_options(fn: Callable) -> Callable:
                      help="student:teacher hidden-layer pairs for hidden losses, e.g. 0:1,1:3,2:5 "
                           "(default: the teacher layer that initialised each student layer; a BiLSTM's one "
                           "layer 0 ↔ the teacher's last)."),
-        click.option("--augment", default="none", show_default=True,
-                     help="Transfer-set augmentation: none, tang (mask=0.1,swap=0.1,ngram=0.25) or explicit "
-                          "rules like mask=0.1,ngram=0.25,swap=0.1,delete=0.05; neighbour=0.1 replaces a word "
-                          "with one of its 8 nearest words in the teacher's token space."),
-        click.option("--augment-multiplier", default=1, show_default=True, type=click.IntRange(min=1),
-                     help="Transfer set size as a multiple of the training split (synthetic sentences are "
-                          "labelled by the teacher)."),
-        click.option("--augment-seed", default=0, show_default=True, type=int),
-        click.option("--unlabelled", default=None, type=click.Path(dir_okay=False, exists=True),
-                     help="In-domain sentences without labels to add to the transfer set (.txt one per line, or any "
-                          "data format; labels ignored). The teacher labels them; sentences in the split are dropped."),
+        *TRANSFER_OPTIONS,
         click.option("--epochs", default=None, type=click.IntRange(min=1), help=_family_defaults("epochs")),
         click.option("--batch-size", default=None, type=click.IntRange(min=1), help="Default 32."),
         click.option("--lr", "learning_rate", default=None, type=POSITIVE_FLOAT,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
+from .distill_cmds import transfer_options
 from .options import POSITIVE_FLOAT, SHARE, load_splits, splits_options
 
 
@@ -36,6 +39,7 @@ from .options import POSITIVE_FLOAT, SHARE, load_splits, splits_options
               help="Weight of the soft loss in recovery; the hard-label loss gets 1-alpha.")
 @click.option("--lr", "learning_rate", default=5e-5, show_default=True, type=POSITIVE_FLOAT,
               help="Recovery peak learning rate (linear warm-up and decay).")
+@transfer_options
 @click.option("--seed", default=42, show_default=True, type=int, help="Seed of the importance sample and of recovery.")
 @click.option("--cache-dir", default=None, type=click.Path(),
               help="Teacher-output cache shared with 'edgekit distill' (default: $EDGEKIT_CACHE_DIR or "
@@ -45,7 +49,8 @@ from .options import POSITIVE_FLOAT, SHARE, load_splits, splits_options
 @click.option("--result-json", type=click.Path(), default=None, help="Also write a one-record summary.")
 def prune_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding,
               out_dir, heads, ffn, layers, budget, samples, batch_size, recover, epochs, loss, temperature, alpha,
-              learning_rate, seed, cache_dir, name, overwrite, result_json) -> None:
+              learning_rate, augment, augment_multiplier, augment_seed, unlabelled, seed, cache_dir, name, overwrite,
+              result_json) -> None:
     """Prune a BERT-family model directory (teacher, BERT student, imported model) to smaller matrices.
 
     Removes whole layers, attention heads and FFN intermediate neurons by importance measured on the
@@ -58,6 +63,8 @@ def prune_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, lab
       edgekit prune runs/teacher-fpb75 --data ../shared/data/financial_phrasebank/Sentences_75Agree.txt \\
           --layers 4 --heads 8 --ffn 768 --recover --out runs/teacher-pruned
     """
+    from ..distill.augment import parse_augment
+    from ..errors import EdgekitError
     from ..fsutil import atomic_write_json, check_output
     from ..models.modeldir import load_model_dir, read_meta
     from ..models.registry import get_family
@@ -67,7 +74,7 @@ def prune_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, lab
     from ..provenance import stamp
     from ..train.loop import TrainConfig
 
-    inputs = (model_dir, data_path, split_dir)
+    inputs = (model_dir, data_path, split_dir, unlabelled)
     check_output(out_dir, overwrite=overwrite, inputs=inputs)
     if result_json:
         check_output(result_json, what="--result-json", kind="file", overwrite=overwrite, inputs=inputs)
@@ -78,10 +85,15 @@ def prune_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, lab
     targets = Targets(layers=layers, heads=heads, ffn=ffn, params=budget)
     recovery = None
     if recover:
+        parse_augment(augment, augment_multiplier, augment_seed)  # bad rules: one line, before any work
         recovery = RecoverSettings(loss=loss, temperature=temperature, alpha=alpha, cache_dir=cache_dir,
                                    train=TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                                                     schedule="linear", patience=epochs, seed=seed))
+                                                     schedule="linear", patience=epochs, seed=seed),
+                                   unlabelled=str(Path(unlabelled).resolve()) if unlabelled else None,
+                                   augment=augment, augment_multiplier=augment_multiplier, augment_seed=augment_seed)
         check_recover_settings(recovery, family)
+    elif unlabelled or augment_multiplier > 1 or augment not in (None, "none"):
+        raise EdgekitError("--augment, --augment-multiplier and --unlabelled shape the recovery: give --recover")
     source = load_model_dir(model_dir)
     target_shape(source, targets)  # impossible targets: one line, before reading any data
     splits = load_splits(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding)

@@ -90,12 +90,11 @@ def distill(
     from ..models.registry import get_family
     from ..train.encode import encode_texts
     from ..train.loop import evaluate, fit
-    from .augment import augment_texts, parse_augment
     from .cache import teacher_fingerprint, teacher_outputs
     from .features import check_features, feature_forward
     from .losses import make_recipe
     from .students import build_student, parse_student
-    from .unlabelled import unlabelled_sentences
+    from .transfer import build_transfer_set
 
     t_start = time.perf_counter()
     teacher = load_model_dir(teacher_dir)
@@ -121,23 +120,16 @@ def distill(
     family.prepare_student(student, teacher, spec, settings.cache_dir)
 
     # transfer set: the training split (+ unlabelled in-domain sentences) (+ augmentation); teacher outputs cached
-    extra = unlabelled_sentences(settings.unlabelled, splits) if settings.unlabelled else None
-    if extra is not None:
-        logger.info(f"unlabelled sentences: {len(extra.texts)} of {extra.read} kept ({extra.dropped_in_split} in the "
-                    f"split, {extra.dropped_repeats} repeats dropped)")
-    aug_cfg = parse_augment(settings.augment, settings.augment_multiplier, settings.augment_seed)
-    sources = splits.train.texts + (extra.texts if extra else [])
-    aug = augment_texts(sources, aug_cfg, _neighbours(sources, teacher, settings.cache_dir)
-                        if aug_cfg.needs_neighbours else None)
-    num_gold = len(splits.train.texts)  # the rest (unlabelled, synthetic) take the teacher's argmax
-    enc = {"train": encode_texts(teacher.tokenizer, aug.texts, max_length),
+    transfer = build_transfer_set(teacher, splits, settings.unlabelled, settings.augment, settings.augment_multiplier,
+                                  settings.augment_seed, settings.cache_dir)
+    num_gold = transfer.num_gold
+    enc = {"train": encode_texts(teacher.tokenizer, transfer.texts, max_length),
            "validation": encode_texts(teacher.tokenizer, splits.validation.texts, max_length),
            "test": encode_texts(teacher.tokenizer, splits.test.texts, max_length)}
-    t_out = teacher_outputs(teacher, aug.texts, enc["train"], hidden_layers=recipe.teacher_layers,
+    t_out = teacher_outputs(teacher, transfer.texts, enc["train"], hidden_layers=recipe.teacher_layers,
                             embeddings="embeddings" in recipe.teacher_needs,
                             sentence="sentence" in recipe.teacher_needs, cache_dir=settings.cache_dir)
-    gold = np.asarray(splits.train.label_ids, np.int32)
-    train_labels = np.concatenate([gold, t_out.logits[num_gold:].argmax(-1).astype(np.int32)])
+    train_labels = transfer.labels(splits.train.label_ids, t_out.logits)
     teacher_reports = {}
     for part in ("validation", "test"):
         texts = getattr(splits, part).texts
@@ -157,7 +149,7 @@ def distill(
         return recipe.per_example(batch.get("outputs") or {"logits": logits}, batch)
 
     logger.info(f"student {spec.label}: {student.family}, {student.model.count_params():,} params; "
-                f"loss {recipe.describe()}; transfer set {len(aug.texts)} ({num_gold} gold-labelled)")
+                f"loss {recipe.describe()}; transfer set {len(transfer.texts)} ({num_gold} gold-labelled)")
     history = fit(student.model, enc["train"], train_labels, enc["validation"],
                   np.asarray(splits.validation.label_ids, np.int32), labels, replace(cfg, max_length=max_length),
                   loss_fn=loss_fn, extra_targets=targets, progress=progress, forward_fn=forward)
@@ -178,11 +170,8 @@ def distill(
                     "params": int(teacher.model.count_params())},
         "loss": recipe.to_dict(),
         "settings": settings.to_dict(),
-        "transfer_set": {"size": len(aug.texts), "original": num_gold, "augment": aug_cfg.to_dict(),
-                         "unlabelled": extra.info() if extra else None,
-                         "teacher_cache": t_out.key, "teacher_cache_hit": not t_out.computed,
-                         "teacher_labelled_counts": np.bincount(train_labels[num_gold:],
-                                                                      minlength=len(labels)).tolist()},
+        "transfer_set": {**transfer.info(train_labels, len(labels)),
+                         "teacher_cache": t_out.key, "teacher_cache_hit": not t_out.computed},
         "params": int(student.model.count_params()),
         "train_config": cfg.to_dict(),
         "history": history.to_dict(),
@@ -218,17 +207,6 @@ def _check_layer_map(layer_map, student_layers: int, teacher_layers: int) -> Non
         bad = sorted({pair[side] for pair in layer_map if not 0 <= pair[side] < k})
         if bad:
             raise EdgekitError(f"layer map names {name} layers {bad}; the {name} has 0..{k - 1}")
-
-
-def _neighbours(texts: list[str], teacher, cache_dir) -> dict[str, list[str]]:
-    """The ``neighbour`` augmentation rule's map for the words of ``texts``, in the teacher's token space."""
-    from .embedding_init import cached_context_table
-    from .neighbours import word_neighbours
-
-    table = cached_context_table(teacher, cache_dir)
-    near = word_neighbours((w for t in texts for w in t.split()), teacher.tokenizer.vocab, table)
-    logger.info(f"augmentation: {len(near):,} words have teacher-space neighbours")
-    return near
 
 
 def _check_teacher_split(teacher, splits: Splits) -> None:

@@ -1,4 +1,5 @@
-"""Recovery: distil the pruned model from the unpruned one on the training split.
+"""Recovery: distil the pruned model from the unpruned one on the training split (plus, optionally, unlabelled
+in-domain sentences and augmented copies: the transfer set of ``edgekit distill``).
 
 The existing distillation machinery, with the pruned model as the student: the loss recipe
 (:mod:`edgekit.distill.losses`), the unpruned model's outputs from the on-disk cache
@@ -27,6 +28,11 @@ class RecoverSettings:
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=3, learning_rate=5e-5, schedule="linear",
                                                                    patience=3))
     cache_dir: str | None = None
+    # the transfer set beyond the training split, as for edgekit distill (edgekit.distill.transfer)
+    unlabelled: str | None = None  # file of in-domain sentences the unpruned model labels
+    augment: str | None = None  # None/"none", "tang" or "mask=0.1,ngram=0.25,swap=0.1"
+    augment_multiplier: int = 1
+    augment_seed: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -48,15 +54,22 @@ def recover(source, model, kept_layers: tuple[int, ...], splits, enc: dict, sett
     from ..distill.cache import teacher_outputs
     from ..distill.features import feature_forward
     from ..distill.losses import make_recipe
+    from ..distill.transfer import build_transfer_set
     from ..models.registry import get_family
+    from ..train.encode import encode_texts
     from ..train.loop import fit
 
     recipe = make_recipe(settings.loss, settings.alpha, settings.temperature)
     if "hidden" in recipe.student_needs:
         recipe = recipe.with_layer_map(list(enumerate(kept_layers)))
-    outputs = teacher_outputs(source, splits.train.texts, enc["train"], hidden_layers=recipe.teacher_layers,
+    transfer = build_transfer_set(source, splits, settings.unlabelled, settings.augment, settings.augment_multiplier,
+                                  settings.augment_seed, settings.cache_dir)
+    train = (enc["train"] if len(transfer.texts) == transfer.num_gold
+             else encode_texts(source.tokenizer, transfer.texts, settings.train.max_length))
+    outputs = teacher_outputs(source, transfer.texts, train, hidden_layers=recipe.teacher_layers,
                               embeddings="embeddings" in recipe.teacher_needs,
                               sentence="sentence" in recipe.teacher_needs, cache_dir=settings.cache_dir)
+    labels = transfer.labels(splits.train.label_ids, outputs.logits)
     targets = {k: v for k, v in outputs.targets().items()
                if k != "teacher_logits" or "logits" in recipe.teacher_needs}
     forward = None
@@ -68,9 +81,10 @@ def recover(source, model, kept_layers: tuple[int, ...], splits, enc: dict, sett
     def loss_fn(logits, batch):
         return recipe.per_example(batch.get("outputs") or {"logits": logits}, batch)
 
-    logger.info(f"recovery: {recipe.describe()}, {settings.train.epochs} epoch(s) on {len(splits.train.texts)} "
-                "training sentences")
-    history = fit(model, enc["train"], np.asarray(splits.train.label_ids, np.int32), enc["validation"],
+    logger.info(f"recovery: {recipe.describe()}, {settings.train.epochs} epoch(s) on a transfer set of "
+                f"{len(transfer.texts)} sentences ({transfer.num_gold} gold-labelled)")
+    history = fit(model, train, labels, enc["validation"],
                   np.asarray(splits.validation.label_ids, np.int32), source.labels, settings.train, loss_fn=loss_fn,
                   extra_targets=targets, progress=progress, forward_fn=forward)
-    return history, {**recipe.to_dict(), "teacher_cache": outputs.key, "teacher_cache_hit": not outputs.computed}
+    return history, {**recipe.to_dict(), "teacher_cache": outputs.key, "teacher_cache_hit": not outputs.computed,
+                     "transfer_set": transfer.info(labels, len(source.labels))}
