@@ -3,7 +3,8 @@
 Every row is made from the teacher by ``edgekit prune`` (layers, heads and FFN neurons chosen by importance
 on the training split, then recovered by distillation from the teacher) at one of :data:`ROWS`' shapes, with
 ``--seeds`` seeds (the seed draws the importance sample and drives recovery); the layer-only rows are the
-3- and 2-layer students (teacher layers chosen by importance, distilled). Each trained model also gets a
+3- and 2-layer students (teacher layers chosen by importance, distilled); the ``-ul`` rows' recovery also
+learns from ``--unlabelled`` in-domain sentences the teacher labels. Each trained model also gets a
 vocabulary-pruned twin (``-vocab``: the rows the training split and ``--corpus`` use, no fine-tuning). A row's
 macro-F1 is the mean ± SD over its seeds (the Keras model on the test split). The first seed's model of
 every row, the teacher and the teacher's vocabulary-pruned twin are converted (dynamic int8 and int8 by the
@@ -42,6 +43,7 @@ class StudyRow:
     layers: int | None = None
     heads: int | None = None
     ffn: int | None = None
+    unlabelled: bool = False  # recovery also learns from --unlabelled's in-domain sentences (teacher-labelled)
 
 
 ROWS: tuple[StudyRow, ...] = (
@@ -50,6 +52,12 @@ ROWS: tuple[StudyRow, ...] = (
     StudyRow("prune-l4-h8-f768", "pruned: 4 layers, 8 heads, FFN 768, recovered", 4, 8, 768),
     StudyRow("prune-l3-h8-f768", "pruned: 3 layers, 8 heads, FFN 768, recovered", 3, 8, 768),
     StudyRow("prune-l2-h4-f384", "pruned: 2 layers, 4 heads, FFN 384, recovered", 2, 4, 384),
+    StudyRow("bert-l3-ul", "3-layer student, distilled on the training split + --unlabelled", layers=3,
+             unlabelled=True),
+    StudyRow("prune-l4-h8-f768-ul", "pruned: 4 layers, 8 heads, FFN 768, recovered on the training split + "
+             "--unlabelled", 4, 8, 768, unlabelled=True),
+    StudyRow("prune-l2-h4-f384-ul", "pruned: 2 layers, 4 heads, FFN 384, recovered on the training split + "
+             "--unlabelled", 2, 4, 384, unlabelled=True),
 )
 VOCAB_SUFFIX = "-vocab"
 
@@ -63,7 +71,7 @@ TARGETS = {
 
 # ------------------------------------------------------------------------------------------------ training
 def train_row(row: StudyRow, seed: int, teacher, splits, work: Path, epochs: int, samples: int | None,
-              corpus: list[str]) -> list[dict]:
+              corpus: list[str], unlabelled: Path | None) -> list[dict]:
     """The row's model for one seed and its vocabulary-pruned twin (each reused when already written)."""
     from edgekit.models.modeldir import METRICS_NAME, load_model_dir
     from edgekit.prune.job import PruneSettings, prune
@@ -76,7 +84,8 @@ def train_row(row: StudyRow, seed: int, teacher, splits, work: Path, epochs: int
     if not (out / METRICS_NAME).is_file():
         recover = RecoverSettings(cache_dir=str(work / "cache"),
                                   train=TrainConfig(epochs=epochs, learning_rate=5e-5, schedule="linear",
-                                                    patience=epochs, seed=seed))
+                                                    patience=epochs, seed=seed),
+                                  unlabelled=str(unlabelled) if row.unlabelled else None)
         t0 = time.perf_counter()
         prune(teacher, splits, out, PruneSettings(Targets(layers=row.layers, heads=row.heads, ffn=row.ffn),
                                                   samples=samples, seed=seed, recover=recover, name=row.id),
@@ -301,6 +310,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=3, help="recovery epochs")
     ap.add_argument("--samples", type=int, default=1000, help="training sentences importance reads")
     ap.add_argument("--corpus", type=Path, default=None, help="more domain text for the vocabulary (one per line)")
+    ap.add_argument("--unlabelled", type=Path, default=None,
+                    help="in-domain sentences the -ul rows' recovery also learns from (FPB: Sentences_50Agree.txt, "
+                         "whose sentences outside the split are the ones annotators agreed on less)")
     ap.add_argument("--reference", default="results/distill-fpb75.json:bilstm-kd-aug-ema",
                     help="RESULTS_JSON:ROW of the distillation study: the BiLSTM reference row")
     ap.add_argument("--phases", default="train,convert,bench,report")
@@ -313,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     seeds = [int(s) for s in args.seeds.split(",")]
     by_id = {r.id: r for r in ROWS}
     rows = [by_id[i] for i in args.rows.split(",")]
+    if any(r.unlabelled for r in rows) and args.unlabelled is None:
+        raise SystemExit("the -ul rows need --unlabelled FILE")
     ref_file, _, ref_row = args.reference.rpartition(":")
     ref_results = json.loads(Path(ref_file).read_text())
     ref = next(r for r in ref_results["rows"] if r["id"] == ref_row)
@@ -328,7 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         for seed in seeds:
             if "train" in phases or (work / "models" / f"{row.id}{VOCAB_SUFFIX}@{seed}").is_dir():
-                records += train_row(row, seed, teacher, splits, work, args.epochs, args.samples, corpus)
+                records += train_row(row, seed, teacher, splits, work, args.epochs, args.samples, corpus,
+                                     args.unlabelled)
     ref_dir = train_reference(args.teacher, splits, work, ref_row) if "train" in phases else work / "models" / ref_row
     first = {r["row"]: Path(r["model_dir"]) for r in reversed(records) if r["seed"] in (None, seeds[0])}
     models = {"teacher": args.teacher, **first, ref_row: ref_dir}
@@ -357,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
               "split_sha256": splits.info["sha256"], "teacher_dir": str(args.teacher),
               "teacher_family": t_meta["family"], "settings": {"seeds": seeds, "recovery_epochs": args.epochs,
                                                                "importance_samples": args.samples,
+                                                               "unlabelled": str(args.unlabelled or ""),
                                                                "corpus_sentences": len(corpus), "modes": list(MODES),
                                                                "threads": 1, "bench_data": "test split"},
               "teacher": teacher_row, "rows": out_rows, "targets": check_targets(teacher_row, out_rows),
