@@ -330,13 +330,47 @@ def test_recovery_learns_from_unlabelled_and_augmented_sentences_too(tmp_path, t
     assert r.exit_code == 2 and "give --recover" in r.stderr and r.stderr.count("\n") == 1, r.stderr
 
 
+def test_a_latency_budget_is_met_by_measuring_the_candidates(tmp_path, tiny_teacher_dir):
+    """--latency: each candidate shape converted to dynamic int8 and timed; the largest within the budget wins,
+    found by bisection (fewer measurements than candidates)."""
+    from edgekit.models.modeldir import load_model_dir
+    from edgekit.prune.job import target_shape
+    from edgekit.prune.latency import LatencyProbe
+
+    source = load_model_dir(tiny_teacher_dir)
+    probe = LatencyProbe(source, length=16, runs=5, warmup=1)
+    full = Shape(2, 2, 128)
+    # a stand-in clock that grows with the shape's size, to check the search; the probe's own numbers are real
+    measured = []
+
+    def clock(shape: Shape) -> float:
+        measured.append(shape)
+        return shape.layers * (shape.heads * 10 + shape.ffn)
+
+    shape, budget = target_shape(source, Targets(layers=2, latency="0.5"), clock)
+    visited = set(measured)
+    assert len(visited) < 10  # bisection over ~130 candidate shapes
+    assert budget is None and clock(shape) <= 0.5 * clock(full)
+    bigger = [s for s in map(lambda f: Shape(2, max(1, round(f * 2)), max(1, round(f * 128))),
+                             [i / 256 for i in range(1, 257)]) if clock(s) <= 0.5 * clock(full)]
+    assert shape == max(bigger, key=clock)
+    ms = probe(Shape(1, 1, 8))
+    assert 0 < ms < probe(full) and set(probe.measured) == {Shape(1, 1, 8), full}
+    assert probe.record()["measured_ms"][0] == {"layers": 1, "heads": 1, "ffn": 8, "ms": round(ms, 4)}
+    with pytest.raises(EdgekitError, match="below the fastest model these targets allow"):
+        target_shape(source, Targets(layers=2, heads=2, latency="1%"), clock)
+
+
 @pytest.mark.parametrize("args,message", [
     (["--heads", "3"], "error: --heads 3: the model has 2 attention heads per layer; keep 1..2"),
     (["--layers", "0"], "error: --layers 0: the model has 2 layers; keep 1..2"),
     (["--ffn", "129"], "error: --ffn 129: the model has 128 FFN neurons per layer; keep 1..128"),
     (["--params", "12X"], "error: --params '12X' is not a budget; use one of:"),
     (["--params", "1000"], "error: --params 1000 (1,000 parameters) is below the smallest model"),
-    ([], "error: nothing to prune: give --heads, --ffn, --layers or --params"),
+    ([], "error: nothing to prune: give --heads, --ffn, --layers, --params or --latency"),
+    (["--params", "0.5", "--latency", "0.5"], "error: --params and --latency are two budgets: give one"),
+    (["--latency", "1.5"], "error: --latency 1.5: a share of the model's latency must be in (0, 1]"),
+    (["--layers", "1", "--heads", "1", "--ffn", "8", "--latency", "50%"], "error: --latency has nothing to choose"),
     (["--heads", "1", "--recover", "--loss", "hard,nope"], "error: unknown loss 'nope'"),
 ])
 def test_bad_targets_are_one_line_errors(tmp_path, tiny_teacher_dir, args, message):

@@ -22,6 +22,12 @@ from .options import POSITIVE_FLOAT, SHARE, load_splits, splits_options
               help="Parameter budget: a share of the model's parameters (0.4 or 40%) or a count (12M, 800k, "
                    "12000000). Sizes the dimensions not given by --heads/--ffn/--layers with one keep share: the "
                    "largest model within the budget.")
+@click.option("--latency", default=None, metavar="SHARE",
+              help="Latency budget: a share of the model's measured latency (0.4 or 40%): the largest model with one "
+                   "keep share (as --params) whose dynamic-int8 file runs within it, at 1 thread and "
+                   "--latency-length tokens; each candidate is converted and timed (~log2 of the candidates).")
+@click.option("--latency-length", default=64, show_default=True, type=click.IntRange(min=2),
+              help="Tokens of the signature --latency measures.")
 @click.option("--samples", type=click.IntRange(min=1), default=None,
               help="Training sentences the importance measures read (default: all).")
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1),
@@ -48,7 +54,7 @@ from .options import POSITIVE_FLOAT, SHARE, load_splits, splits_options
 @click.option("--overwrite", is_flag=True, help="Replace an existing model directory (and --result-json file).")
 @click.option("--result-json", type=click.Path(), default=None, help="Also write a one-record summary.")
 def prune_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding,
-              out_dir, heads, ffn, layers, budget, samples, batch_size, recover, epochs, loss, temperature, alpha,
+              out_dir, heads, ffn, layers, budget, latency, latency_length, samples, batch_size, recover, epochs, loss, temperature, alpha,
               learning_rate, augment, augment_multiplier, augment_seed, unlabelled, seed, cache_dir, name, overwrite,
               result_json) -> None:
     """Prune a BERT-family model directory (teacher, BERT student, imported model) to smaller matrices.
@@ -68,7 +74,7 @@ def prune_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, lab
     from ..fsutil import atomic_write_json, check_output
     from ..models.modeldir import load_model_dir, read_meta
     from ..models.registry import get_family
-    from ..prune.job import PruneSettings, prune, target_shape
+    from ..prune.job import PruneSettings, check_target_shape, prune
     from ..prune.recover import RecoverSettings, check_recover_settings
     from ..prune.targets import Targets
     from ..provenance import stamp
@@ -82,7 +88,7 @@ def prune_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, lab
         check_output(cache_dir, what="--cache-dir", reuse=True)
     family = read_meta(model_dir)["family"]
     get_family(family).pruner  # noqa: B018  (a family that cannot be pruned: one line, before loading anything)
-    targets = Targets(layers=layers, heads=heads, ffn=ffn, params=budget)
+    targets = Targets(layers=layers, heads=heads, ffn=ffn, params=budget, latency=latency)
     recovery = None
     if recover:
         parse_augment(augment, augment_multiplier, augment_seed)  # bad rules: one line, before any work
@@ -95,10 +101,11 @@ def prune_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, lab
     elif unlabelled or augment_multiplier > 1 or augment not in (None, "none"):
         raise EdgekitError("--augment, --augment-multiplier and --unlabelled shape the recovery: give --recover")
     source = load_model_dir(model_dir)
-    target_shape(source, targets)  # impossible targets: one line, before reading any data
+    check_target_shape(source, targets)  # impossible targets: one line, before reading any data
     splits = load_splits(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding)
     result = prune(source, splits, out_dir, PruneSettings(targets, samples=samples, batch_size=batch_size, seed=seed,
-                                                          recover=recovery, name=name))
+                                                          recover=recovery, name=name,
+                                                          latency_length=latency_length))
     s = result.summary()
     was, now = s["source_shape"], s["shape"]
     click.echo(f"pruned → {result.model_dir}: layers {was['layers']}→{now['layers']}, heads {was['heads']}→"

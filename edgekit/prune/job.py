@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import EdgekitError
 from .plan import Plan, Shape, select_plan
 from .recover import RecoverSettings
-from .targets import Targets, resolve_shape
+from .targets import Targets, check_targets, parse_latency_share, resolve_shape
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ class PruneSettings:
     seed: int = 42
     recover: RecoverSettings | None = None  # None: no recovery
     name: str = "pruned"
+    latency_length: int = 64  # tokens of the signature a --latency budget is measured at
 
 
 @dataclass
@@ -51,14 +52,26 @@ class PruneResult:
                 "source_test_macro_f1": m["source"]["test"]["macro_f1"], "recovered": m.get("recovered") is not None}
 
 
-def target_shape(source, targets: Targets) -> tuple[Shape, int | None]:
-    """The shape ``targets`` ask of the loaded model ``source`` and the parameter budget (one line when impossible)."""
+def target_shape(source, targets: Targets, probe=None) -> tuple[Shape, int | None]:
+    """The shape ``targets`` ask of the loaded model ``source`` and the parameter budget (one line when impossible).
+    A ``--latency`` budget measures shapes with ``probe`` (:class:`.latency.LatencyProbe`)."""
     from ..models.registry import get_family
 
     pruner = get_family(source.family).pruner
     model = source.model
     return resolve_shape(targets, pruner.shape_of(model), int(model.count_params()),
-                         lambda shape: pruner.params(model, shape))
+                         lambda shape: pruner.params(model, shape), probe)
+
+
+def check_target_shape(source, targets: Targets) -> None:
+    """Impossible targets of ``source``: one line, before any data is read (a latency budget's form only: meeting
+    it takes measurements)."""
+    from ..models.registry import get_family
+
+    if targets.latency is None:
+        target_shape(source, targets)
+    else:
+        check_targets(targets, get_family(source.family).pruner.shape_of(source.model))
 
 
 def _importance_subset(n: int, samples: int | None, seed: int) -> np.ndarray:
@@ -79,7 +92,12 @@ def prune(source, splits, out_dir: str | Path | None, settings: PruneSettings, p
     if list(splits.train.labels) != source.labels:
         raise EdgekitError(f"model labels {source.labels} differ from the data's {list(splits.train.labels)}")
     full = pruner.shape_of(source.model)
-    shape, budget = target_shape(source, settings.targets)
+    probe = None
+    if settings.targets.latency is not None:
+        from .latency import LatencyProbe
+
+        probe = LatencyProbe(source, settings.latency_length)
+    shape, budget = target_shape(source, settings.targets, probe)
     length = source.max_length
     enc = {part: encode_texts(source.tokenizer, getattr(splits, part).texts, length)
            for part in ("train", "validation", "test")}
@@ -116,6 +134,10 @@ def prune(source, splits, out_dir: str | Path | None, settings: PruneSettings, p
                    **reports(source.model)},
         "targets": settings.targets.to_dict(),
         "budget_params": budget,
+        "latency_budget": None if probe is None else {
+            "share": parse_latency_share(settings.targets.latency),
+            "limit_ms": round(parse_latency_share(settings.targets.latency) * probe(full), 4),
+            "shape_ms": round(probe(shape), 4), **probe.record()},
         "shape": shape.to_dict(),
         "params": int(model.count_params()),
         "plan": plan.to_dict(),

@@ -1,7 +1,7 @@
 """A pruned student (``edgekit run --students 'pruned:layers=4,heads=8,ffn=768'``): the teacher made smaller.
 
-The teacher pruned to a shape (:mod:`.targets`: ``layers``, ``heads``, ``ffn`` and/or a ``params`` budget, as
-``edgekit prune`` takes them), recovered by distillation from the teacher (:mod:`.recover`), then, with
+The teacher pruned to a shape (:mod:`.targets`: ``layers``, ``heads``, ``ffn`` and/or a ``params`` or ``latency`` budget,
+as ``edgekit prune`` takes them), recovered by distillation from the teacher (:mod:`.recover`), then, with
 ``vocab=train`` (the default), its token embedding table cut to the rows the training split uses
 (:mod:`.vocab`; ``vocab=full`` keeps the teacher's). Other keys: ``epochs`` (recovery epochs, default 3),
 ``samples`` (training sentences importance reads, default 1000). The result is an ordinary model directory
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import EdgekitError
-from .targets import Targets, parse_budget
+from .targets import Targets, parse_budget, parse_latency_share
 
 KIND = "pruned"
 VOCABS = ("train", "full")
@@ -35,7 +35,7 @@ class PrunedSpec:
         """A folder name: ``pruned-l4-h8-f768`` (``-p0.5`` for a budget, ``-fullvocab`` when the table stays)."""
         t = self.targets
         parts = [f"{k}{v}" for k, v in (("l", t.layers), ("h", t.heads), ("f", t.ffn)) if v is not None]
-        parts += [f"p{t.params}".replace("%", "pct")] if t.params is not None else []
+        parts += [f"{k}{v}".replace("%", "pct") for k, v in (("p", t.params), ("t", t.latency)) if v is not None]
         return "-".join([KIND, *parts] + (["fullvocab"] if self.vocab == "full" else []))
 
 
@@ -47,7 +47,7 @@ def parse_pruned(text: str) -> PrunedSpec:
     kind, options = split_spec(text)
     if kind != KIND:
         raise EdgekitError(f"not a pruned student spec: {text!r}")
-    known = (*_INT_KEYS, "params", "vocab")
+    known = (*_INT_KEYS, "params", "latency", "vocab")
     unknown = sorted(set(options) - set(known))
     if unknown:
         raise EdgekitError(f"unknown pruned-student option {', '.join(unknown)} in {text!r}; known: {', '.join(known)}")
@@ -58,13 +58,15 @@ def parse_pruned(text: str) -> PrunedSpec:
     vocab = str(options.get("vocab", "train"))
     if vocab not in VOCABS:
         raise EdgekitError(f"pruned-student option vocab must be {' or '.join(VOCABS)}, got {vocab!r}")
-    params = options.get("params")
+    params, latency = options.get("params"), options.get("latency")
     targets = Targets(layers=options.get("layers"), heads=options.get("heads"), ffn=options.get("ffn"),
-                      params=None if params is None else str(params))
+                      params=None if params is None else str(params), latency=None if latency is None else str(latency))
     if targets == Targets():
-        raise EdgekitError(f"a pruned student needs a target (layers, heads, ffn or params) in {text!r}")
+        raise EdgekitError(f"a pruned student needs a target (layers, heads, ffn, params or latency) in {text!r}")
     if targets.params is not None:
         parse_budget(targets.params, 10**9)  # an unknown budget form: one line now, not after the teacher's training
+    if targets.latency is not None:
+        parse_latency_share(targets.latency)
     return PrunedSpec(targets, vocab, options.get("epochs", 3), options.get("samples", 1000), text.strip())
 
 
@@ -73,13 +75,13 @@ def make_pruned(spec: PrunedSpec, teacher_dir: str | Path, splits, out_dir: str 
     """Prune, recover and (``vocab=train``) shrink the vocabulary; write ``out_dir``; return its summary."""
     from ..models.modeldir import load_model_dir
     from ..train.loop import TrainConfig
-    from .job import PruneSettings, prune, target_shape
+    from .job import PruneSettings, check_target_shape, prune
     from .recover import RecoverSettings
     from .vocab import prune_vocabulary_dir
 
     out_dir = Path(out_dir)
     teacher = load_model_dir(teacher_dir)
-    target_shape(teacher, spec.targets)  # impossible for this teacher: one line, before any work
+    check_target_shape(teacher, spec.targets)  # impossible for this teacher: one line, before any work
     recover = RecoverSettings(temperature=temperature, alpha=alpha, cache_dir=cache_dir,
                               train=TrainConfig(epochs=spec.epochs, learning_rate=5e-5, schedule="linear",
                                                 patience=spec.epochs, seed=seed))

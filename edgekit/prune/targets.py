@@ -32,6 +32,7 @@ class Targets:
     heads: int | None = None
     ffn: int | None = None
     params: str | None = None  # a budget form, see BUDGET_FORMS
+    latency: str | None = None  # a share of the model's measured latency: 0.4 or 40% (edgekit.prune.latency)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -89,17 +90,35 @@ def parse_budget(text: str, total: int) -> int:
     raise EdgekitError(f"--params {text!r} is not a budget; use one of: {', '.join(BUDGET_FORMS)}")
 
 
+def parse_latency_share(text: str) -> float:
+    """``0.4`` or ``40%``: the share of the model's measured latency a ``--latency`` budget allows."""
+    text = text.strip()
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)%", text)
+    try:
+        value = float(m.group(1)) / 100 if m else float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 < value <= 1):
+        raise EdgekitError(f"--latency {text}: a share of the model's latency must be in (0, 1] (or 0-100%)")
+    return value
+
+
 def check_targets(targets: Targets, full: Shape) -> None:
     """Each explicit target within 1..the model's size; at least one target; a budget with something to choose."""
     given = {d: getattr(targets, d) for d in DIMENSIONS if getattr(targets, d) is not None}
-    if not given and targets.params is None:
-        raise EdgekitError("nothing to prune: give --heads, --ffn, --layers or --params")
+    if not given and targets.params is None and targets.latency is None:
+        raise EdgekitError("nothing to prune: give --heads, --ffn, --layers, --params or --latency")
     for dim, value in given.items():
         size = getattr(full, dim)
         if not 1 <= value <= size:
             raise EdgekitError(f"{OPTION[dim]} {value}: the model has {size} {WHAT[dim]}; keep 1..{size}")
-    if targets.params is not None and len(given) == len(DIMENSIONS):
-        raise EdgekitError("--params has nothing to choose: --heads, --ffn and --layers are all given")
+    if targets.params is not None and targets.latency is not None:
+        raise EdgekitError("--params and --latency are two budgets: give one")
+    budget = "--params" if targets.params is not None else "--latency" if targets.latency is not None else None
+    if budget and len(given) == len(DIMENSIONS):
+        raise EdgekitError(f"{budget} has nothing to choose: --heads, --ffn and --layers are all given")
+    if targets.latency is not None:
+        parse_latency_share(targets.latency)
 
 
 def _shape_at(share: Fraction, targets: Targets, full: Shape) -> Shape:
@@ -110,25 +129,41 @@ def _shape_at(share: Fraction, targets: Targets, full: Shape) -> Shape:
     return Shape(**{d: keep(d) for d in DIMENSIONS})
 
 
-def resolve_shape(targets: Targets, full: Shape, total: int,
-                  params: Callable[[Shape], int]) -> tuple[Shape, int | None]:
+def resolve_shape(targets: Targets, full: Shape, total: int, params: Callable[[Shape], int],
+                  latency: Callable[[Shape], float] | None = None) -> tuple[Shape, int | None]:
     """The uniform shape the targets ask for, and the budget in parameters (None without ``--params``).
 
-    ``params(shape)`` counts a pruned model's parameters, ``total`` the unpruned model's."""
+    ``params(shape)`` counts a pruned model's parameters, ``total`` the unpruned model's; ``latency(shape)``
+    measures one (ms; needed for a ``--latency`` budget only)."""
     check_targets(targets, full)
-    if targets.params is None:
+    if targets.params is None and targets.latency is None:
         return Shape(**{d: getattr(targets, d) or getattr(full, d) for d in DIMENSIONS}), None
-    budget = parse_budget(targets.params, total)
     free = [d for d in DIMENSIONS if getattr(targets, d) is None]
     # 0 and every share at which some free dimension steps up to k (round(s × size) = k from s = (k − ½) / size on):
-    # every distinct shape, largest first; the count grows with s
+    # every distinct shape, largest first; parameters and latency grow with s
     shares = sorted({Fraction(0), Fraction(1)} | {Fraction(2 * k - 1, 2 * getattr(full, d)) for d in free
                                                   for k in range(2, getattr(full, d) + 1)}, reverse=True)
-    for share in shares:
-        shape = _shape_at(share, targets, full)
+    shapes = list(dict.fromkeys(_shape_at(share, targets, full) for share in shares))
+    smallest = shapes[-1]
+    what = f"{smallest.layers} layer(s), {smallest.heads} head(s), FFN {smallest.ffn}"
+    if targets.latency is not None:
+        if latency is None:
+            raise EdgekitError("a --latency budget needs a latency probe")
+        limit = parse_latency_share(targets.latency) * latency(full)
+        if latency(smallest) > limit:
+            raise EdgekitError(f"--latency {targets.latency} ({limit:.3f} ms) is below the fastest model these "
+                               f"targets allow: {what} = {latency(smallest):.3f} ms")
+        lo, hi = 0, len(shapes) - 1  # shapes[hi] fits; the largest that fits is found in ~log2(len) measurements
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if latency(shapes[mid]) <= limit:
+                hi = mid
+            else:
+                lo = mid + 1
+        return shapes[hi], None
+    budget = parse_budget(targets.params, total)
+    for shape in shapes:
         if params(shape) <= budget:
             return shape, budget
-    smallest = _shape_at(Fraction(0), targets, full)
     raise EdgekitError(f"--params {targets.params} ({budget:,} parameters) is below the smallest model these targets "
-                       f"allow: {smallest.layers} layer(s), {smallest.heads} head(s), FFN {smallest.ffn} = "
-                       f"{params(smallest):,} parameters")
+                       f"allow: {what} = {params(smallest):,} parameters")
