@@ -58,7 +58,7 @@ class TeacherSettings:
 
 @dataclass(frozen=True)
 class StudentsSettings:
-    specs: tuple[str, ...] = ("bilstm", "bert:layers=2,strategy=skip")
+    specs: tuple[str, ...] = ("bilstm", "bert:layers=2,strategy=skip", "pruned:layers=4,heads=8,ffn=768")
     epochs: int = 0  # 0: the family's default (early stopping on validation)
     temperature: float = 2.0
     alpha: float = 0.5  # weight of the soft loss (edgekit.distill.losses)
