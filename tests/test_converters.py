@@ -496,6 +496,65 @@ def test_cli_inspect_bundle_and_file(tiny_bundle):
     assert d["signatures"][0]["inputs"]["ids"]["shape_signature"] == [1, 16]
 
 
+def test_op_copies_compute_what_the_op_computes_in_its_file(tiny_bundle):
+    """The profile's K-copy files: every copy of an op gives the output the op gives inside the whole file."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from edgekit.converters.op_profile import _copies_model, _schema
+
+    out, manifest = tiny_bundle
+    raw = (out / manifest["modes"]["int8"]["file"]).read_bytes()
+    schema, fbu = _schema()
+    m = fbu.convert_bytearray_to_object(bytearray(raw))
+    sig = next(sd for sd in m.signatureDefs if sd.signatureKey == b"seq16")
+    sg = m.subgraphs[sig.subgraphIndex]
+    whole = Interpreter(model_content=raw, experimental_preserve_all_tensors=True)
+    runner = whole.get_signature_runner("seq16")
+    runner(ids=np.arange(1, 17, dtype=np.int32).reshape(1, 16), mask=np.ones((1, 16), np.int32),
+           segment_ids=np.zeros((1, 16), np.int32))
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    checked = set()
+    for op in sg.operators:
+        name = names[m.operatorCodes[op.opcodeIndex].builtinCode]
+        if name in checked or name not in {"FULLY_CONNECTED", "ADD", "MUL", "GATHER", "SOFTMAX", "BATCH_MATMUL"}:
+            continue
+        single = Interpreter(model_content=_copies_model(schema, fbu, m, sg, op, raw, 3))
+        single.allocate_tensors()
+        inputs = [i for i in op.inputs if i >= 0 and not _is_const(m, sg, i)]
+        for d, i in zip(single.get_input_details(), inputs):
+            single.set_tensor(d["index"], whole.get_tensor(i, sig.subgraphIndex))
+        single.invoke()
+        expected = whole.get_tensor(op.outputs[0], sig.subgraphIndex)
+        outs = [single.get_tensor(d["index"]) for d in single.get_output_details()]
+        assert len(outs) == 3 * len(op.outputs)
+        for got in outs[::len(op.outputs)]:
+            np.testing.assert_array_equal(got, expected, err_msg=name)
+        checked.add(name)
+    assert {"FULLY_CONNECTED", "ADD", "GATHER"} <= checked
+
+
+def _is_const(m, sg, i) -> bool:
+    b = sg.tensors[i].buffer
+    return 0 < b < len(m.buffers) and m.buffers[b].data is not None and len(m.buffers[b].data) > 0
+
+
+def test_cli_inspect_profile_costs_every_op_of_the_signature(tiny_bundle):
+    from edgekit.cli import cli
+
+    out, manifest = tiny_bundle
+    r = CliRunner().invoke(cli, ["inspect", str(out), "--mode", "dynamic_int8", "--profile", "--signature", "seq16",
+                                 "--json"])
+    assert r.exit_code == 0, r.output + r.stderr
+    d = json.loads(r.output)
+    prof = d["profile"]
+    assert prof["signature"] == "seq16" and prof["threads"] == 1
+    assert sum(row["count"] for row in prof["by_op"]) + sum(prof["unprofiled"].values()) == prof["ops"]
+    assert prof["configurations"] < prof["ops"] and prof["signature_us"] > 0
+    assert all(row["us"] >= 0 for row in prof["by_op"]) and abs(sum(row["share"] for row in prof["by_op"]) - 1) < 0.01
+    r = CliRunner().invoke(cli, ["inspect", str(out), "--mode", "fp32", "--profile", "--signature", "seq999"])
+    _one_line_error(r, "no signature 'seq999' to profile")
+
+
 def test_cli_inspect_corrupt_and_truncated_files(tmp_path, tiny_bundle):
     from edgekit.cli import cli
 

@@ -87,7 +87,7 @@ def make_pruned(spec: PrunedSpec, teacher_dir: str | Path, splits, out_dir: str 
                                                 patience=spec.epochs, seed=seed))
     full = out_dir if spec.vocab == "full" else out_dir.with_name(f".{out_dir.name}.full-vocab")
     result = prune(teacher, splits, full, PruneSettings(spec.targets, samples=spec.samples, seed=seed,
-                                                        recover=recover, name=spec.name), progress=False)
+                                                        recover=recover, name=spec.name))
     summary = result.summary()
     if spec.vocab == "train":
         try:
