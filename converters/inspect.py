@@ -46,6 +46,7 @@ def inspect_target(target: str | Path, mode: str | None = None) -> list[dict]:
         for where, entry in task_entries(bundle.manifest).items() if mode is None else ():
             rep = inspect_file(target / entry["file"])  # Bundle.open checked that it is there
             rep["mode"] = f"{where} ({entry.get('mode')})"
+            rep["task_file"] = True
             out.append(rep)
         return out
     if not target.exists():

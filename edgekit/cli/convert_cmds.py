@@ -157,7 +157,7 @@ def inspect_cmd(target, as_json, mode, profile, signature, threads) -> None:
         from ..converters.op_profile import profile_signature
 
         for rep in reports:
-            if rep.get("mode") is None or " (" not in rep["mode"]:  # model files; task files have their own tools
+            if not rep.get("task_file"):  # model files; a task file's one signature is the fp16/8-bit twin
                 rep["profile"] = profile_signature(rep["file"], signature, threads=threads)
     if as_json:
         click.echo(json.dumps(reports if len(reports) != 1 else reports[0], indent=2))
