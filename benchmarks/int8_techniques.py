@@ -46,6 +46,8 @@ VARIANTS: dict[str, tuple[str, dict]] = {
                                                              "ffn_in_dynamic": False}),
     "int8_small rules + smooth 0.5 + minmax + FFN input dynamic": ("int8_small", {
         "ranges": "minmax", "smooth": SMOOTH, "ffn_in_dynamic": True}),
+    "int8_small + bias correction": ("int8_small", {"ranges": "minmax", "smooth": SMOOTH, "ffn_in_dynamic": True,
+                                                    "bias_correction": True}),
 }
 
 
@@ -56,7 +58,7 @@ def _variant(name: str):
     recipe = load_recipe(base)
     rules = [r for r in recipe.rules if r["regex"] != FFN_IN_DYNAMIC["regex"]]
     return replace(recipe, name=name, rules=rules + ([FFN_IN_DYNAMIC] if v["ffn_in_dynamic"] else []),
-                   ranges=v["ranges"], smooth=v["smooth"])
+                   ranges=v["ranges"], smooth=v["smooth"], bias_correction=v.get("bias_correction", False))
 
 
 def _kl(p_logits: np.ndarray, q_logits: np.ndarray) -> float:

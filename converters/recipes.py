@@ -53,7 +53,7 @@ RECIPE_NOTES = {
                   "1.02x dynamic int8, test agreement 0.991 +- 0.004)",
 }
 RULE_KEYS = {"regex", "operation", "algorithm_key", "op_config"}
-RECIPE_KEYS = {"rules", "ranges", "smooth"}
+RECIPE_KEYS = {"rules", "ranges", "smooth", "bias_correction"}
 SMOOTH_KEYS = {"alpha", "layers"}
 QUANTIZER_RANGES = "quantizer"  # ai-edge-quantizer's own calibration (moving average of per-sample min/max)
 
@@ -68,10 +68,12 @@ class Recipe:
     rules: list[dict]
     ranges: str = QUANTIZER_RANGES
     smooth: dict | None = None  # {"alpha": float, "layers": regex} or None
+    bias_correction: bool = False  # converters/bias_correction.py, after quantizing
 
     def to_dict(self) -> dict:
         d = {"name": self.name, "rules": self.rules, "ranges": self.ranges}
-        return {**d, "smooth": self.smooth} if self.smooth else d
+        d = {**d, "smooth": self.smooth} if self.smooth else d
+        return {**d, "bias_correction": True} if self.bias_correction else d
 
 
 def recipe_names() -> list[str]:
@@ -141,7 +143,10 @@ def check_recipe(data: Any, name: str, where: str) -> Recipe:
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 < alpha < 1.0:
             raise RecipeError(f"{where}: smooth alpha must be a number between 0 and 1, got {alpha!r}")
         _regex(smooth.get("layers", ".*"), f"{where}: smooth layers")
-    return Recipe(name, check_rules(data["rules"], where), ranges, smooth)
+    correct = data.get("bias_correction", False)
+    if not isinstance(correct, bool):
+        raise RecipeError(f"{where}: bias_correction must be true or false, got {correct!r}")
+    return Recipe(name, check_rules(data["rules"], where), ranges, smooth, correct)
 
 
 def named_recipe(name: str, folder: Path = RECIPES_DIR) -> Recipe:
@@ -180,11 +185,17 @@ def quantize_with_recipe(float_model: bytes, recipe: Recipe, samples: list[tuple
     except ImportError:
         raise RecipeError("int8 by recipe needs ai-edge-quantizer (pip install 'edgekit[full]')") from None
     facts: dict[str, Any] = {"engine": "ai-edge-quantizer", "calibration_signatures": sorted({s for s, _ in samples})}
+    reference = float_model
     if recipe.smooth:
         float_model, facts["smoothing"] = smooth(float_model, samples, alpha=float(recipe.smooth["alpha"]),
                                                  layers=recipe.smooth.get("layers", ".*"), threads=threads)
     with _quiet_quantizer():
-        return _quantize(aeq, float_model, recipe, samples, threads, facts)
+        model, facts = _quantize(aeq, float_model, recipe, samples, threads, facts)
+    if recipe.bias_correction:
+        from .bias_correction import bias_correct
+
+        model, facts["bias_correction"] = bias_correct(reference, model, samples, threads)
+    return model, facts
 
 
 @contextlib.contextmanager
