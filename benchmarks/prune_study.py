@@ -122,7 +122,7 @@ def teacher_vocab(teacher, splits, work: Path, corpus: list[str]) -> dict:
 
 def train_reference(teacher_dir: Path, splits, work: Path, run_id: str) -> Path:
     """One model of the distillation study's row ``run_id`` (its recipe), for size and latency."""
-    from edgekit.distill.job import DistillSettings, distill, train_config_for
+    from edgekit.distill.job import distill
     from edgekit.distill.study import BENCH_RUNS
     from edgekit.models.modeldir import METRICS_NAME
 
@@ -132,12 +132,7 @@ def train_reference(teacher_dir: Path, splits, work: Path, run_id: str) -> Path:
     run = next((r for r in BENCH_RUNS if r.id == run_id), None)
     if run is None:
         raise SystemExit(f"no distillation study row {run_id!r}")
-    family = run.student.split(":")[0]
-    settings = DistillSettings(student=run.student, loss=run.loss, temperature=run.temperature, alpha=run.alpha,
-                               augment=run.augment, augment_multiplier=run.multiplier,
-                               train=train_config_for(family, seed=42, **dict(run.train)),
-                               cache_dir=str(work / "cache"), name=run_id)
-    distill(teacher_dir, splits, out, settings, progress=False)
+    distill(teacher_dir, splits, out, run.settings(42, str(work / "cache")), progress=False)
     return out
 
 

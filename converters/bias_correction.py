@@ -17,24 +17,26 @@ from __future__ import annotations
 import numpy as np
 
 
-def _static_int8_fcs(info) -> dict[int, list[tuple[int, int, str]]]:
-    """Bias buffer → [(subgraph, output tensor index, output name)] of every static int8 FULLY_CONNECTED."""
-    out: dict[int, list[tuple[int, int, str]]] = {}
+def _static_int8_fcs(info) -> tuple[dict[int, list[tuple[int, int, str]]], dict[int, np.ndarray]]:
+    """Bias buffer → [(subgraph, output tensor index, output name)] of every static int8 FULLY_CONNECTED, and
+    bias buffer → the int32 bias's scale per output channel (input scale × the channel's weight scale)."""
+    layers: dict[int, list[tuple[int, int, str]]] = {}
+    units: dict[int, np.ndarray] = {}
     for sg in info.subgraphs:
         for op in sg.ops:
             if op.opcode != "FULLY_CONNECTED" or len(op.inputs) < 3 or op.inputs[2] < 0:
                 continue
             x, w, b, y = (sg.tensors[i] for i in (*op.inputs[:3], op.outputs[0]))
             if (x.dtype, w.dtype, b.dtype, y.dtype) == ("int8", "int8", "int32", "int8") and b.is_constant:
-                out.setdefault(b.buffer, []).append((sg.index, op.outputs[0], y.name))
-    return out
+                layers.setdefault(b.buffer, []).append((sg.index, op.outputs[0], y.name))
+                units.setdefault(b.buffer, x.scales[0] * np.asarray(w.scales, np.float64))
+    return layers, units
 
 
 def _groups(info, layers: dict[int, list]) -> list[list[int]]:
     """The layers' bias buffers in the order the first signature runs them, layers reading the same input
     (query, key, value) in one group: a group's error depends only on the groups before it."""
-    first = min(info.subgraphs, key=lambda sg: sg.index if any(sg.index == o[0] for outs in layers.values()
-                                                                 for o in outs) else 10**9)
+    first = info.subgraphs[min(sg for outs in layers.values() for sg, _, _ in outs)]
     by_input: dict[str, list[int]] = {}
     for op in first.ops:
         if op.opcode == "FULLY_CONNECTED" and len(op.inputs) > 2 and op.inputs[2] >= 0:
@@ -50,16 +52,15 @@ def bias_correct(float_model: bytes, quantized: bytes, samples: list[tuple[str, 
                  ) -> tuple[bytes, dict]:
     """``quantized`` with the mean output error of each static int8 FULLY_CONNECTED taken out of its bias,
     layer group by layer group in the order they run (each measured with the groups before it corrected)."""
-    import flatbuffers
     from ai_edge_litert import schema_py_generated as schema  # type: ignore[import-not-found]
 
     from .ranges import preserved_runs
-    from .task_files import inline_buffers
+    from .task_files import inline_buffers, pack_model
     from .tflite_file import read_tflite
 
     quantized = inline_buffers(quantized)  # every bias inside the flatbuffer, where it can be rewritten
     qinfo, finfo = read_tflite(quantized), read_tflite(float_model)
-    layers = _static_int8_fcs(qinfo)
+    layers, units = _static_int8_fcs(qinfo)
     if not layers:
         return quantized, {"layers": 0}
     f_index = {sg.index: {t.name: t.index for t in sg.tensors} for sg in finfo.subgraphs}
@@ -72,7 +73,8 @@ def bias_correct(float_model: bytes, quantized: bytes, samples: list[tuple[str, 
                           if sg == qsg and name in f_index[subgraph]})
     m = schema.ModelT.InitFromPackedBuf(quantized, 0)
     shifts = []
-    for group in _groups(qinfo, layers):
+    groups = _groups(qinfo, layers)
+    for group in groups:
         sums: dict[int, np.ndarray] = {}
         counts: dict[int, int] = {}
         for (signature, feeds), ref, (subgraph, read) in zip(samples, reference,
@@ -93,17 +95,11 @@ def bias_correct(float_model: bytes, quantized: bytes, samples: list[tuple[str, 
         for buffer in group:
             if not counts.get(buffer):
                 continue
-            sg, index, _ = layers[buffer][0]
-            op = next(o for o in qinfo.subgraphs[sg].ops if o.outputs and o.outputs[0] == index)
-            x, w = (qinfo.subgraphs[sg].tensors[i] for i in op.inputs[:2])
-            unit = x.scales[0] * np.asarray(w.scales, np.float64)  # the int32 bias's scale per output channel
             mean_err = sums[buffer] / counts[buffer]
             bias = np.frombuffer(bytes(m.buffers[buffer].data), np.int32).astype(np.int64)
-            fixed = np.clip(bias - np.round(mean_err / unit), -2**31, 2**31 - 1).astype(np.int32)
+            fixed = np.clip(bias - np.round(mean_err / units[buffer]), -2**31, 2**31 - 1).astype(np.int32)
             m.buffers[buffer].data = np.frombuffer(fixed.tobytes(), np.uint8)
             shifts.append(float(np.abs(mean_err).mean()))
-        builder = flatbuffers.Builder(len(quantized) + 4096)
-        builder.Finish(m.Pack(builder), file_identifier=b"TFL3")
-        quantized = bytes(builder.Output())
-    return quantized, {"layers": len(shifts), "groups": len(_groups(qinfo, layers)), "samples": len(samples),
+        quantized = pack_model(m, len(quantized))
+    return quantized, {"layers": len(shifts), "groups": len(groups), "samples": len(samples),
                        "mean_abs_error_corrected": round(float(np.mean(shifts)), 6) if shifts else 0.0}

@@ -19,7 +19,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import statistics
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -37,15 +36,12 @@ def _schema():
     return schema, flatbuffer_utils
 
 
-def _buffer_bytes(m, raw: bytes, index: int) -> bytes | None:
+def _buffer_bytes(m, index: int) -> bytes | None:
+    """A constant's bytes (the file's buffers are inlined first: :func:`.task_files.inline_buffers`)."""
     if index <= 0 or index >= len(m.buffers):
         return None
     b = m.buffers[index]
-    if b.data is not None and len(b.data):
-        return bytes(b.data)
-    if getattr(b, "offset", 0) and b.offset > 1 and b.size:  # weights stored past the flatbuffer
-        return raw[b.offset:b.offset + b.size]
-    return None
+    return bytes(b.data) if b.data is not None and len(b.data) else None
 
 
 def _tensor_key(t, data: bytes | None) -> tuple:
@@ -56,16 +52,16 @@ def _tensor_key(t, data: bytes | None) -> tuple:
             None if data is None else hashlib.sha1(data).hexdigest())
 
 
-def _op_key(m, sg, op, raw: bytes, names: dict) -> tuple:
+def _op_key(m, sg, op, names: dict) -> tuple:
     code = m.operatorCodes[op.opcodeIndex]
-    ins = tuple(None if i < 0 else _tensor_key(sg.tensors[i], _buffer_bytes(m, raw, sg.tensors[i].buffer))
+    ins = tuple(None if i < 0 else _tensor_key(sg.tensors[i], _buffer_bytes(m, sg.tensors[i].buffer))
                 for i in op.inputs)
     outs = tuple(_tensor_key(sg.tensors[o], None) for o in op.outputs)
     return (names[max(code.builtinCode, code.deprecatedBuiltinCode)], code.version, repr(vars(op.builtinOptions))
             if op.builtinOptions is not None else None, ins, outs)
 
 
-def _copies_model(schema, flatbuffer_utils, m, sg, op, raw: bytes, copies: int) -> bytes:
+def _copies_model(schema, flatbuffer_utils, m, sg, op, copies: int) -> bytes:
     """A file whose one subgraph runs ``copies`` copies of ``op`` on the same inputs."""
     new = schema.ModelT()
     new.version = m.version
@@ -79,7 +75,7 @@ def _copies_model(schema, flatbuffer_utils, m, sg, op, raw: bytes, copies: int) 
         if i in index and not fresh:
             return index[i]
         t = copy.deepcopy(sg.tensors[i])
-        data = _buffer_bytes(m, raw, t.buffer)
+        data = _buffer_bytes(m, t.buffer)
         t.buffer = 0
         if data is not None:
             b = schema.BufferT()
@@ -109,6 +105,14 @@ def _copies_model(schema, flatbuffer_utils, m, sg, op, raw: bytes, copies: int) 
     return bytes(flatbuffer_utils.convert_object_to_bytearray(new))
 
 
+def _median_us(run, runs: int, warmup: int) -> float:
+    """Median µs of ``run()`` over ``runs`` timed calls after ``warmup`` untimed ones (the first among them)."""
+    from ..runtime.measure import measure_repeated
+
+    _, times = measure_repeated(lambda _: run(), None, runs, warmup - 1)
+    return statistics.median(times) * 1e3
+
+
 def _median_invoke_us(model: bytes, threads: int, runs: int, warmup: int) -> float:
     from ..runtime.interpreters import select_runtime
 
@@ -120,20 +124,16 @@ def _median_invoke_us(model: bytes, threads: int, runs: int, warmup: int) -> flo
         # integers 0 (a valid index for GATHER and friends); floats from a unit normal
         value = (rng.standard_normal(d["shape"]).astype(dtype) if dtype.kind == "f" else np.zeros(d["shape"], dtype))
         interp.set_tensor(d["index"], value)
-    times = []
-    for i in range(warmup + runs):
-        t0 = time.perf_counter()
-        interp.invoke()
-        if i >= warmup:
-            times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e6
+    return _median_us(interp.invoke, runs, warmup)
 
 
 def profile_signature(path: str | Path, signature: str | None = None, threads: int = 1, runs: int = 200,
                       warmup: int = 20, copies: int = COPIES) -> dict:
     """Per-op-type cost of ``signature`` (default: the file's first) in µs per invoke, and the whole signature's."""
+    from .task_files import inline_buffers
+
     schema, flatbuffer_utils = _schema()
-    raw = Path(path).read_bytes()
+    raw = inline_buffers(Path(path).read_bytes())  # weights stored past the flatbuffer, as constants of the copies
     m = flatbuffer_utils.convert_bytearray_to_object(bytearray(raw))
     names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
     sigs = {sd.signatureKey.decode(): sd.subgraphIndex for sd in (m.signatureDefs or [])}
@@ -144,7 +144,7 @@ def profile_signature(path: str | Path, signature: str | None = None, threads: i
     sg = m.subgraphs[sigs[signature]]
     groups: dict[tuple, list] = {}
     for op in sg.operators:
-        groups.setdefault(_op_key(m, sg, op, raw, names), []).append(op)
+        groups.setdefault(_op_key(m, sg, op, names), []).append(op)
     rows: Counter = Counter()
     counts: Counter = Counter()
     unprofiled: Counter = Counter()
@@ -152,10 +152,9 @@ def profile_signature(path: str | Path, signature: str | None = None, threads: i
         name = key[0]
         counts[name] += len(ops)
         try:
-            one = _median_invoke_us(_copies_model(schema, flatbuffer_utils, m, sg, ops[0], raw, 1), threads, runs,
-                                    warmup)
-            many = _median_invoke_us(_copies_model(schema, flatbuffer_utils, m, sg, ops[0], raw, copies), threads,
-                                     runs, warmup)
+            one = _median_invoke_us(_copies_model(schema, flatbuffer_utils, m, sg, ops[0], 1), threads, runs, warmup)
+            many = _median_invoke_us(_copies_model(schema, flatbuffer_utils, m, sg, ops[0], copies), threads, runs,
+                                     warmup)
         except (ValueError, RuntimeError):  # an op that cannot stand alone (control flow, variables, ...)
             unprofiled[name] += len(ops)
             continue
@@ -176,16 +175,8 @@ def _whole_signature_us(raw: bytes, signature: str, threads: int, runs: int, war
 
     interp = select_runtime().interpreter_cls(model_content=raw, num_threads=threads)
     runner = interp.get_signature_runner(signature)
-    feeds = {}
-    for name, d in runner.get_input_details().items():
-        feeds[name] = np.ones(d["shape"], np.dtype(d["dtype"]))
-    times = []
-    for i in range(warmup + runs):
-        t0 = time.perf_counter()
-        runner(**feeds)
-        if i >= warmup:
-            times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e6
+    feeds = {name: np.ones(d["shape"], np.dtype(d["dtype"])) for name, d in runner.get_input_details().items()}
+    return _median_us(lambda: runner(**feeds), runs, warmup)
 
 
 def render(profile: dict, top: int = 12) -> str:

@@ -119,7 +119,6 @@ def task_recipe(name: str) -> Recipe:
 def inline_buffers(model: bytes) -> bytes:
     """The same model with every weight inside the flatbuffer (ai-edge-quantizer writes large buffers
     after it, addressed by offset, which tflite-support's metadata writer and older runtimes do not read)."""
-    import flatbuffers
     import numpy as np
     from ai_edge_litert import schema_py_generated as schema  # type: ignore[import-not-found]
 
@@ -130,9 +129,14 @@ def inline_buffers(model: bytes) -> bytes:
             buf.data = np.frombuffer(model, np.uint8, count=buf.size, offset=buf.offset)
             buf.offset, buf.size = 0, 0
             moved += 1
-    if not moved:
-        return model
-    builder = flatbuffers.Builder(len(model) + 4096)
+    return pack_model(root, len(model)) if moved else model
+
+
+def pack_model(root, size_hint: int) -> bytes:
+    """A ``ModelT`` (ai_edge_litert's object API) written back to .tflite bytes."""
+    import flatbuffers
+
+    builder = flatbuffers.Builder(size_hint + 4096)
     builder.Finish(root.Pack(builder), file_identifier=b"TFL3")
     return bytes(builder.Output())
 

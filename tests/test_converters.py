@@ -518,7 +518,7 @@ def test_op_copies_compute_what_the_op_computes_in_its_file(tiny_bundle):
         name = names[m.operatorCodes[op.opcodeIndex].builtinCode]
         if name in checked or name not in {"FULLY_CONNECTED", "ADD", "MUL", "GATHER", "SOFTMAX", "BATCH_MATMUL"}:
             continue
-        single = Interpreter(model_content=_copies_model(schema, fbu, m, sg, op, raw, 3))
+        single = Interpreter(model_content=_copies_model(schema, fbu, m, sg, op, 3))
         single.allocate_tensors()
         inputs = [i for i in op.inputs if i >= 0 and not _is_const(m, sg, i)]
         for d, i in zip(single.get_input_details(), inputs):

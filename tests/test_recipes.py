@@ -106,7 +106,7 @@ def _mean_errors(fp32: bytes, quantized: bytes, samples) -> dict[int, float]:
     from edgekit.converters.tflite_file import read_tflite
 
     q, f = read_tflite(quantized), read_tflite(fp32)
-    layers = _static_int8_fcs(q)
+    layers, _ = _static_int8_fcs(q)
     f_index = {sg.index: {t.name: t.index for t in sg.tensors} for sg in f.subgraphs}
     ref = [{name: read(f_index[sg][name]) for outs in layers.values() for _, _, name in outs if name in f_index[sg]}
            for sg, read in preserved_runs(fp32, samples)]

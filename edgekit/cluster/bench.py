@@ -31,7 +31,7 @@ from pathlib import Path
 from ..benchmarks.harness import BenchPlan, Measurer, Outcome, Planned
 from ..errors import EdgekitError, first_line
 from ..runtime.bundle import Bundle
-from .session import RaySession
+from .session import OnSession, RaySession
 from .shipping import Shipment, relocate
 
 logger = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ def _one_line(exc: BaseException, what: str) -> EdgekitError:
     return EdgekitError(f"{what}: {type(cause).__name__}: {first_line(cause, limit=200)}")
 
 
-class RayBench:
+class RayBench(OnSession):
     """The matrix on the Ray cluster at ``address`` (None: a local Ray instance whose one node offers every
     target in ``targets``)."""
 
@@ -107,13 +107,6 @@ class RayBench:
         offered = {resource(s): 1.0 for s in targets if s != LOCAL}
         self.session = RaySession(address, resources=offered)
         self.cpus_per_task = cpus_per_task
-
-    def __enter__(self) -> "RayBench":
-        self.session.__enter__()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.session.__exit__(*exc)
 
     def run(self, plan: BenchPlan, todo: list[Planned], onnx_dir: Path, starting) -> Outcome:
         if not todo:

@@ -32,7 +32,7 @@ from ..distill.cache import cache_root
 from ..distill.executor import PointFn, PointTask
 from ..errors import EdgekitError, first_line
 from ..fsutil import atomic_directory, atomic_write_bytes, atomic_write_json
-from .session import WORKER_ENV, RaySession
+from .session import WORKER_ENV, OnSession, RaySession
 from .shipping import Shipment, node_scratch, read_files, relocate, relocate_json_files, write_files
 
 logger = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def _unwrap(exc: BaseException) -> BaseException:
     return EdgekitError(f"{type(exc).__name__}: {first_line(exc)}")
 
 
-class RayExecutor:
+class RayExecutor(OnSession):
     """Points as Ray tasks on the cluster at ``address`` (None: a local Ray instance for the run)."""
 
     name = "ray"
@@ -135,13 +135,6 @@ class RayExecutor:
     def __init__(self, address: str | None = None, cpus_per_task: float = 1.0) -> None:
         self.session = RaySession(address)
         self.cpus_per_task = cpus_per_task
-
-    def __enter__(self) -> "RayExecutor":
-        self.session.__enter__()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.session.__exit__(*exc)
 
     def run(self, fn: PointFn, tasks: list[PointTask]) -> Iterator[tuple[PointTask, dict | BaseException]]:
         if not tasks:

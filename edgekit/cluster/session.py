@@ -117,3 +117,16 @@ class RaySession:
     def this_node(self) -> str:
         """The id of the node this process (the driver) runs on."""
         return self.ray.get_runtime_context().get_node_id()
+
+
+class OnSession:
+    """An executor holding a :class:`RaySession` (``self.session``) for the duration of its ``with`` block."""
+
+    session: RaySession
+
+    def __enter__(self):
+        self.session.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.session.__exit__(*exc)

@@ -35,6 +35,14 @@ class BenchRun:
     train: tuple[tuple[str, object], ...] = ()  # training overrides (e.g. bigger batches on a bigger transfer set)
     seeds: int = 1  # training seeds seed, seed+1, ...; the row reports their mean (and standard deviation)
 
+    def settings(self, seed: int, cache_dir: str | None = None, epochs: int | None = None) -> DistillSettings:
+        """This row's distillation at one training seed (``epochs``: the family's default unless given)."""
+        family = self.student.split(":")[0]
+        train = train_config_for(family, seed=seed, **{"epochs": epochs, **dict(self.train)})
+        return DistillSettings(student=self.student, loss=self.loss, temperature=self.temperature, alpha=self.alpha,
+                               augment=self.augment, augment_multiplier=self.multiplier, train=train,
+                               cache_dir=cache_dir, name=self.id)
+
 
 AUG_MULTIPLIER = 5
 # A BiLSTM's test macro-F1 moves by ±1-2 points with the training seed alone (345 test sentences), more
@@ -83,13 +91,9 @@ def bench_tasks(teacher_dir: Path, split_dir: Path, out: Path, runs=BENCH_RUNS, 
     """One point per run and seed; a run of several seeds gets points ``<id>@<seed>`` tagged with their row."""
     tasks = []
     for run in runs:
-        family = run.student.split(":")[0]
-        overrides = {"epochs": (epochs or {}).get(family), **dict(run.train)}
+        family_epochs = (epochs or {}).get(run.student.split(":")[0])
         for s in range(seed, seed + run.seeds):
-            train = train_config_for(family, seed=s, **overrides)
-            settings = DistillSettings(student=run.student, loss=run.loss, temperature=run.temperature,
-                                       alpha=run.alpha, augment=run.augment, augment_multiplier=run.multiplier,
-                                       train=train, cache_dir=cache_dir, name=run.id)
+            settings = run.settings(s, cache_dir, family_epochs)
             point_id, tags = run.id, {"title": run.title}
             if run.seeds > 1:
                 point_id, tags = f"{run.id}@{s}", {**tags, "row": run.id, "seed": s}

@@ -134,10 +134,7 @@ def prune(source, splits, out_dir: str | Path | None, settings: PruneSettings, p
                    **reports(source.model)},
         "targets": settings.targets.to_dict(),
         "budget_params": budget,
-        "latency_budget": None if probe is None else {
-            "share": parse_latency_share(settings.targets.latency),
-            "limit_ms": round(parse_latency_share(settings.targets.latency) * probe(full), 4),
-            "shape_ms": round(probe(shape), 4), **probe.record()},
+        "latency_budget": None if probe is None else _latency_record(probe, settings.targets.latency, full, shape),
         "shape": shape.to_dict(),
         "params": int(model.count_params()),
         "plan": plan.to_dict(),
@@ -162,6 +159,13 @@ def prune(source, splits, out_dir: str | Path | None, settings: PruneSettings, p
     if out_dir is not None:
         _save(result, source, model, family, plan, history, settings)
     return result
+
+
+def _latency_record(probe, share_text: str, full: Shape, shape: Shape) -> dict:
+    """What a ``--latency`` budget measured: the share, its limit, the chosen shape's time, every probe."""
+    share = parse_latency_share(share_text)
+    return {"share": share, "limit_ms": round(share * probe(full), 4), "shape_ms": round(probe(shape), 4),
+            **probe.record()}
 
 
 def _kept_share(neurons: np.ndarray, plan: Plan) -> list[float]:

@@ -53,6 +53,7 @@ class LatencyProbe:
         from ..converters.exporters import export_saved_model, get_exporter
         from ..converters.modes import ConvertJob, get_mode
         from ..models.registry import get_family
+        from ..runtime.measure import measure_repeated
         from ..runtime.model import SignatureModel
 
         pruner = get_family(self.source.family).pruner
@@ -68,14 +69,10 @@ class LatencyProbe:
             tflite = get_mode("dynamic_int8").convert(ConvertJob(str(work / "saved_model"), (SIGNATURE,))).model
             (work / "probe.tflite").write_bytes(tflite)
             runner = SignatureModel(work / "probe.tflite", [SIGNATURE], threads=self.threads)
-            ids = np.full(self.length, 1000, np.int32)
-            ones, zeros = np.ones(self.length, np.int32), np.zeros(self.length, np.int32)
-            times = []
-            for i in range(self.warmup + self.runs):
-                t0 = time.perf_counter()
-                runner.run(SIGNATURE, ids, ones, zeros)
-                if i >= self.warmup:
-                    times.append((time.perf_counter() - t0) * 1000)
+            feeds = (np.full(self.length, 1000, np.int32), np.ones(self.length, np.int32),
+                     np.zeros(self.length, np.int32))
+            # the first run is one of the warm-up runs
+            _, times = measure_repeated(lambda f: runner.run(SIGNATURE, *f), feeds, self.runs, self.warmup - 1)
             return float(statistics.median(times))
         finally:
             shutil.rmtree(work, ignore_errors=True)

@@ -150,9 +150,10 @@ def resolve_shape(targets: Targets, full: Shape, total: int, params: Callable[[S
         if latency is None:
             raise EdgekitError("a --latency budget needs a latency probe")
         limit = parse_latency_share(targets.latency) * latency(full)
-        if latency(smallest) > limit:
+        fastest = latency(smallest)
+        if fastest > limit:
             raise EdgekitError(f"--latency {targets.latency} ({limit:.3f} ms) is below the fastest model these "
-                               f"targets allow: {what} = {latency(smallest):.3f} ms")
+                               f"targets allow: {what} = {fastest:.3f} ms")
         lo, hi = 0, len(shapes) - 1  # shapes[hi] fits; the largest that fits is found in ~log2(len) measurements
         while lo < hi:
             mid = (lo + hi) // 2
