@@ -154,7 +154,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print(render(report))
     if args.out:
-        atomic_write_json(Path(args.out), report)
+        from ..provenance import stamp
+
+        atomic_write_json(Path(args.out), {**report, **stamp()})
     return 0
 
 

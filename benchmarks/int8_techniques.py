@@ -6,6 +6,8 @@ from the training split, and scores every file against the fp32 file on the vali
 argmax agreement, mean KL divergence of the softmax (a finer measure than agreement, which a handful of
 near-tie sentences decide), macro-F1 against the labels, size. Prints mean ± SD per variant and writes
 JSON (commit recorded). Variants are chosen on the validation columns; test is reported, not tuned on.
+``--reference`` scores against another bundle's fp32 file instead: for a model fine-tuned for quantization
+(``edgekit qat``), its float original, whose answers the int8 file is meant to keep.
 
     python -m edgekit.benchmarks.int8_techniques BUNDLE --split SPLIT --seeds 0,1,2,3,4 \\
         --out results/int8-techniques-fpb75.json
@@ -48,6 +50,10 @@ VARIANTS: dict[str, tuple[str, dict]] = {
         "ranges": "minmax", "smooth": SMOOTH, "ffn_in_dynamic": True}),
     "int8_small + bias correction": ("int8_small", {"ranges": "minmax", "smooth": SMOOTH, "ffn_in_dynamic": True,
                                                     "bias_correction": True}),
+    # every FULLY_CONNECTED static (none dynamic-range): where post-training rounding costs most, for edgekit qat
+    "all FULLY_CONNECTED static + bias correction": ("int8_small", {"ranges": "minmax", "smooth": SMOOTH,
+                                                                    "ffn_in_dynamic": False, "bias_correction": True,
+                                                                    "all_static": True}),
 }
 
 
@@ -57,6 +63,9 @@ def _variant(name: str):
     base, v = VARIANTS[name]
     recipe = load_recipe(base)
     rules = [r for r in recipe.rules if r["regex"] != FFN_IN_DYNAMIC["regex"]]
+    if v.get("all_static"):  # drop the weight-only (dynamic-range) FULLY_CONNECTED rules
+        rules = [r for r in rules if r["operation"] != "FULLY_CONNECTED" or r["algorithm_key"] == "no_quantize"
+                 or "activation_tensor_config" in r.get("op_config", {})]
     return replace(recipe, name=name, rules=rules + ([FFN_IN_DYNAMIC] if v["ffn_in_dynamic"] else []),
                    ranges=v["ranges"], smooth=v["smooth"], bias_correction=v.get("bias_correction", False))
 
@@ -71,12 +80,15 @@ def _kl(p_logits: np.ndarray, q_logits: np.ndarray) -> float:
 class Scorer:
     """The fp32 file's logits on validation and test, and the figures of any other file against them."""
 
-    def __init__(self, bundle, splits):
+    def __init__(self, bundle, splits, reference=None):
         self.bundle = bundle
         self.parts = {"validation": splits.validation, "test": splits.test}
         self.gold = {k: [bundle.labels.index(e.label) for e in d.examples] for k, d in self.parts.items()}
         self.feeds = {k: [self._feed(t) for t in d.texts] for k, d in self.parts.items()}
-        self.reference = {k: self.logits(bundle.model_file("fp32").read_bytes(), k) for k in self.parts}
+        source = reference or bundle
+        if (source.buckets, source.tokenizer.vocab) != (bundle.buckets, bundle.tokenizer.vocab):
+            raise SystemExit("error: --reference must have the bundle's buckets and vocabulary")
+        self.reference = {k: self.logits(source.model_file("fp32").read_bytes(), k) for k in self.parts}
 
     def _feed(self, text: str):
         b = self.bundle
@@ -142,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", default="0,1,2,3,4", help="calibration draws (comma-separated seeds)")
     ap.add_argument("--samples", type=int, default=200, help="calibration sentences per draw")
     ap.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated names from VARIANTS")
+    ap.add_argument("--reference", default=None,
+                    help="bundle whose fp32 file agreement is measured against (default: BUNDLE's own)")
     ap.add_argument("--out", required=True, help="JSON results file")
     args = ap.parse_args(argv)
 
@@ -154,9 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     for mode in ("fp32", "dynamic_int8"):
         if mode in bundle.modes:
             bundle.verify(mode)
-    scorer = Scorer(bundle, splits)
+    source = Bundle.open(args.reference) if args.reference else None
+    scorer = Scorer(bundle, splits, source)
     fp32 = bundle.model_file("fp32").read_bytes()
-    reference = {}
+    reference = {} if source is None else {"fp32 of --reference": {
+        **scorer.score(source.model_file("fp32").read_bytes()), "seeds": 1}}
     for mode in ("fp32", "dynamic_int8"):
         if mode in bundle.modes:
             reference[mode] = {**scorer.score(bundle.model_file(mode).read_bytes()), "seeds": 1}
@@ -172,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     summary = {n: summarize(rows) for n, rows in runs.items()}
     print(table(summary, reference))
     atomic_write_json(Path(args.out), {"kind": "edgekit-int8-techniques", **stamp(), "bundle": str(args.bundle),
-                                       "split": str(args.split), "samples": args.samples,
+                                       "reference_bundle": args.reference, "split": str(args.split),
+                                       "samples": args.samples,
                                        "variants": {n: _variant(n).to_dict() for n in names},
                                        "reference": reference, "summary": summary, "runs": runs})
     return 0

@@ -355,7 +355,8 @@ def test_a_latency_budget_is_met_by_measuring_the_candidates(tmp_path, tiny_teac
                              [i / 256 for i in range(1, 257)]) if clock(s) <= 0.5 * clock(full)]
     assert shape == max(bigger, key=clock)
     ms = probe(Shape(1, 1, 8))
-    assert 0 < ms < probe(full) and set(probe.measured) == {Shape(1, 1, 8), full}
+    # real timings, so no order between them is asserted (a loaded machine can invert two sub-millisecond times)
+    assert ms > 0 and probe(full) > 0 and set(probe.measured) == {Shape(1, 1, 8), full}
     assert probe.record()["measured_ms"][0] == {"layers": 1, "heads": 1, "ffn": 8, "ms": round(ms, 4)}
     with pytest.raises(EdgekitError, match="below the fastest model these targets allow"):
         target_shape(source, Targets(layers=2, heads=2, latency="1%"), clock)

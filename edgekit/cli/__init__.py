@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "edgekit.cli.android_cmds",
     "edgekit.cli.distill_cmds",
     "edgekit.cli.prune_cmd",
+    "edgekit.cli.qat_cmd",
     "edgekit.cli.convert_cmds",
     "edgekit.cli.predict_cmd",
     "edgekit.cli.bench_cmds",

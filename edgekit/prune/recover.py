@@ -47,8 +47,9 @@ def check_recover_settings(settings: RecoverSettings, family: str) -> None:
 
 
 def recover(source, model, kept_layers: tuple[int, ...], splits, enc: dict, settings: RecoverSettings,
-            progress: bool = True) -> tuple[History, dict]:
-    """Train ``model`` (pruned from ``source``, a LoadedModel) in place; returns its history and loss recipe."""
+            progress: bool = True, val_labels: np.ndarray | None = None) -> tuple[History, dict]:
+    """Train ``model`` (pruned from ``source``, a LoadedModel) in place; returns its history and loss recipe.
+    ``val_labels`` are the answers each epoch's validation macro-F1 is scored against (default: the gold labels)."""
     import tensorflow as tf
 
     from ..distill.cache import teacher_outputs
@@ -83,8 +84,9 @@ def recover(source, model, kept_layers: tuple[int, ...], splits, enc: dict, sett
 
     logger.info(f"recovery: {recipe.describe()}, {settings.train.epochs} epoch(s) on a transfer set of "
                 f"{len(transfer.texts)} sentences ({transfer.num_gold} gold-labelled)")
-    history = fit(model, train, labels, enc["validation"],
-                  np.asarray(splits.validation.label_ids, np.int32), source.labels, settings.train, loss_fn=loss_fn,
+    if val_labels is None:
+        val_labels = np.asarray(splits.validation.label_ids, np.int32)
+    history = fit(model, train, labels, enc["validation"], val_labels, source.labels, settings.train, loss_fn=loss_fn,
                   extra_targets=targets, progress=progress, forward_fn=forward)
     return history, {**recipe.to_dict(), "teacher_cache": outputs.key, "teacher_cache_hit": not outputs.computed,
                      "transfer_set": transfer.info(labels, len(source.labels))}

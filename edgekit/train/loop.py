@@ -124,6 +124,12 @@ def _predict_fn(model):
     return _PREDICT_CACHE[key]
 
 
+def forget_traces(model) -> None:
+    """Drop ``model``'s traced predict function: the next prediction traces its layers' ``call`` anew (after
+    :func:`edgekit.qat.fake_quant.fake_quantized` swaps them)."""
+    _PREDICT_CACHE.pop(id(model), None)
+
+
 def _progress(iterable, desc: str | None):
     if desc is None:
         return iterable
