@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from edgekit.converters.recipes import load_recipe
-from edgekit.qat.fake_quant import (DYNAMIC, FLOAT, STATIC, fake_quant_dynamic, fake_quant_static, fake_quant_weight,
+from edgekit.qat.fake_quant import (DYNAMIC, FLOAT, STATIC, calibrated, fake_quant_dynamic, fake_quant_static, fake_quant_weight,
                                     fake_quantized, input_axes, plan_schemes, scheme_of)
 
 
@@ -79,6 +79,26 @@ def test_the_simulation_changes_the_outputs_inside_its_context_only(tiny_teacher
     assert len(patched) == sum(s.activations != FLOAT for s in schemes) > 0
     assert 0 < np.abs(inside - before).max() < 0.5 * np.abs(before).max()  # rounded, not broken
     np.testing.assert_array_equal(after, before)
+
+
+def test_calibrated_ranges_are_what_the_layers_saw(tiny_teacher_dir, default_splits):
+    """A static layer's ranges are the min and max over the calibration sentences: for the last layer, ``logits``,
+    its output range is that of the model's logits."""
+    from edgekit.models.modeldir import load_model_dir
+    from edgekit.train.encode import encode_texts
+    from edgekit.train.loop import predict_logits
+
+    loaded = load_model_dir(tiny_teacher_dir)
+    enc = encode_texts(loaded.tokenizer, default_splits.train.texts[:50], 64)
+    schemes = calibrated(loaded.model, plan_schemes(loaded.model, load_recipe("int8_small_bc").rules), enc)
+    by_path = {s.path: s for s in schemes}
+    logits = predict_logits(loaded.model, enc)
+    np.testing.assert_allclose(by_path["logits"].output_range, (logits.min(), logits.max()), rtol=1e-5)
+    for s in schemes:
+        assert (s.input_range is not None) == (s.output_range is not None) == (s.activations == STATIC)
+        if s.input_range is not None:
+            assert s.input_range[0] < s.input_range[1] and s.output_range[0] < s.output_range[1]
+    np.testing.assert_array_equal(predict_logits(loaded.model, enc), logits)  # the recording is gone
 
 
 def _qat(*args: str):

@@ -10,7 +10,9 @@ the layer's tensors.
 recipe rule           the file computes                                 simulated here
 ===================== ================================================ =====================================
 activation config     static int8: one scale and zero point per tensor  input rounded to 256 levels between
-                      from calibration                                  the batch's min and max (and 0)
+                      from calibration, for its input and its output    the min and max it took on calibration
+                                                                        sentences (and 0), :func:`calibrated`;
+                                                                        the output likewise
 weights only          dynamic range: each input row quantized at run     input rounded to 256 levels between
                       time, asymmetric                                  each token row's min and max (and 0)
 ``no_quantize``       float                                             nothing
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 STATIC, DYNAMIC, FLOAT = "static", "dynamic", "float"
 
@@ -37,6 +39,8 @@ class LayerScheme:
     path: str
     activations: str  # STATIC | DYNAMIC | FLOAT
     weight_bits: int = 8
+    input_range: tuple[float, float] | None = None  # STATIC: the calibrated (min, max); None: each batch's own
+    output_range: tuple[float, float] | None = None  # STATIC: the same for its output (before any activation)
 
 
 def scheme_of(path: str, rules: list[dict]) -> str:
@@ -96,11 +100,13 @@ def _round_asymmetric(x, lo, hi, bits: int = 8):
     return (q - zero) * scale
 
 
-def fake_quant_static(x, bits: int = 8):
-    """One scale for the whole tensor (the batch's range stands for the calibration range)."""
+def fake_quant_static(x, bits: int = 8, input_range: tuple[float, float] | None = None):
+    """One scale for the whole tensor, from ``input_range`` (calibrated; values outside it clip) or else the
+    batch's own min and max."""
     from keras import ops
 
-    return _straight_through(x, _round_asymmetric(x, ops.min(x), ops.max(x), bits))
+    lo, hi = (ops.min(x), ops.max(x)) if input_range is None else input_range
+    return _straight_through(x, _round_asymmetric(x, lo, hi, bits))
 
 
 def fake_quant_dynamic(x, bits: int = 8):
@@ -130,25 +136,75 @@ def input_axes(layer) -> tuple[int, ...]:
     return tuple(i for i, c in enumerate(kernel) if c in left and c not in output)
 
 
-ACTIVATIONS = {STATIC: fake_quant_static, DYNAMIC: fake_quant_dynamic}
+def _dense(layer, x, kernel):
+    """The layer's output before its activation, with ``kernel`` in place of its own."""
+    from keras import ops
+
+    equation = getattr(layer, "equation", None)
+    y = ops.matmul(x, kernel) if equation is None else ops.einsum(equation, x, kernel)
+    return ops.add(y, layer.bias) if layer.bias is not None else y
+
+
+def _activate(layer, y):
+    return layer.activation(y) if layer.activation is not None else y
 
 
 def _fake_call(layer, scheme: LayerScheme):
-    from keras import ops
-
-    quantize_input = ACTIVATIONS[scheme.activations]
     axes = input_axes(layer)
-    equation = getattr(layer, "equation", None)
+    static = scheme.activations == STATIC
 
     def call(inputs, training=None):
-        x = quantize_input(inputs)
-        kernel = fake_quant_weight(layer.kernel, axes, scheme.weight_bits)
-        y = ops.matmul(x, kernel) if equation is None else ops.einsum(equation, x, kernel)
-        if layer.bias is not None:
-            y = ops.add(y, layer.bias)
-        return layer.activation(y) if layer.activation is not None else y
+        x = fake_quant_static(inputs, 8, scheme.input_range) if static else fake_quant_dynamic(inputs)
+        y = _dense(layer, x, fake_quant_weight(layer.kernel, axes, scheme.weight_bits))
+        if static:  # a static int8 layer's output is int8 too, on its own calibrated range
+            y = fake_quant_static(y, 8, scheme.output_range)
+        return _activate(layer, y)
 
     return call
+
+
+def calibrated(model, schemes: list[LayerScheme], data) -> list[LayerScheme]:
+    """``schemes`` with each static layer's input range: its min and max over the encoded sentences ``data``
+    (the float model run as it is, as the quantizer's min/max calibration sees it)."""
+    import numpy as np
+    import tensorflow as tf
+
+    from ..train.loop import forget_traces, predict_logits
+
+    static = {s.path for s in schemes if s.activations == STATIC}
+    layers = [layer for layer in dense_layers(model) if layer.path in static]
+    bounds = {}
+
+    def span():
+        return [tf.Variable(v, dtype=tf.float32, trainable=False) for v in (np.inf, -np.inf)]
+
+    def widen(bound, x):
+        bound[0].assign(tf.minimum(bound[0], tf.reduce_min(x)))
+        bound[1].assign(tf.maximum(bound[1], tf.reduce_max(x)))
+
+    for layer in layers:
+        seen_in, seen_out = bounds[layer.path] = (span(), span())
+
+        def record(inputs, training=None, _layer=layer, _in=seen_in, _out=seen_out):
+            widen(_in, inputs)
+            y = _dense(_layer, inputs, _layer.kernel)
+            widen(_out, y)
+            return _activate(_layer, y)
+
+        layer.call = record
+    forget_traces(model)
+    try:
+        predict_logits(model, data)
+    finally:
+        for layer in layers:
+            del layer.call
+        forget_traces(model)
+
+    def read(bound) -> tuple[float, float]:
+        return float(bound[0].numpy()), float(bound[1].numpy())
+
+    return [replace(s, input_range=read(bounds[s.path][0]), output_range=read(bounds[s.path][1]))
+            if s.path in bounds else s for s in schemes]
 
 
 @contextmanager

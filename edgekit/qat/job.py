@@ -34,6 +34,7 @@ class QatSettings:
     recover: RecoverSettings = field(default_factory=lambda: RecoverSettings(
         loss="logit_mse,hidden_mse", train=TrainConfig(epochs=2, learning_rate=1e-5, schedule="linear", patience=2)))
     name: str = "qat"
+    calibration_samples: int = 200  # training sentences whose min/max fix the static layers' ranges
 
 
 def resolve_recipe(spec: str, family: str):
@@ -91,7 +92,7 @@ def qat(source, splits, out_dir: str | Path | None, settings: QatSettings, progr
     from ..train.encode import encode_texts
     from ..train.loop import predict_logits
     from ..metrics import classification_report
-    from .fake_quant import fake_quantized, plan_schemes
+    from .fake_quant import calibrated, fake_quantized, plan_schemes
 
     t_start = time.perf_counter()
     if list(splits.train.labels) != source.labels:
@@ -115,11 +116,14 @@ def qat(source, splits, out_dir: str | Path | None, settings: QatSettings, progr
                          "agreement_with_source_float": float((logits.argmax(-1) == reference[part].argmax(-1)).mean())}
         return out
 
+    sample = np.sort(np.random.default_rng(settings.recover.train.seed).choice(
+        len(enc["train"]), min(settings.calibration_samples, len(enc["train"])), replace=False))
+    schemes = calibrated(source.model, schemes, enc["train"].take(sample))
     with fake_quantized(source.model, schemes):
         before = measure(source.model)
     model = copy_model(source)
     rs = replace(settings.recover, train=replace(settings.recover.train, max_length=length))
-    with fake_quantized(model, plan_schemes(model, recipe.rules)), without_dropout(model):
+    with fake_quantized(model, schemes), without_dropout(model):
         # the best epoch is the one whose validation answers agree best with the float original's
         history, loss = recover(source, model, _all_layers(source), splits, enc, rs, progress=progress,
                                 val_labels=reference["validation"].argmax(-1).astype(np.int32))
@@ -128,6 +132,9 @@ def qat(source, splits, out_dir: str | Path | None, settings: QatSettings, progr
         "model": settings.name, "family": source.family, "role": "qat",
         "recipe": recipe.to_dict(),
         "schemes": {s: sum(1 for x in schemes if x.activations == s) for s in ("static", "dynamic", "float")},
+        "static_ranges": {x.path: {"input": x.input_range, "output": x.output_range}
+                          for x in schemes if x.input_range is not None},
+        "calibration_samples": len(sample),
         "source": {"model_dir": str(source.path), "float": measure(source.model),
                    "simulated_int8": before},
         "float": measure(model),

@@ -29,6 +29,10 @@ class Encoded:
             "segment_ids": self.segment_ids[idx, :L],
         }
 
+    def take(self, idx: np.ndarray) -> "Encoded":
+        """The sentences ``idx`` only."""
+        return Encoded(self.token_ids[idx], self.padding_mask[idx], self.segment_ids[idx], self.num_tokens[idx])
+
     def trim_length(self, idx: np.ndarray | slice) -> int:
         """The smallest trim length holding every sentence of the batch (at most the encoded length)."""
         longest = int(self.num_tokens[idx].max()) if np.size(self.num_tokens[idx]) else 1
