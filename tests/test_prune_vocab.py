@@ -4,6 +4,8 @@ one-line errors."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -106,4 +108,37 @@ def test_bad_input_is_one_line(tiny_teacher_dir, tmp_path):
         prune_vocabulary(load_model_dir(tiny_teacher_dir), np.asarray([0, 10 ** 6]))
     r = CliRunner().invoke(cli, ["prune-vocab", str(tmp_path / "nothing"), "--out", str(tmp_path / "o")])
     assert r.exit_code == 2 and len(r.stderr.strip().splitlines()) == 1, r.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_recovery_distils_the_cut_model_on_its_own_tokenization(vocab_pruned, tiny_teacher_dir, tmp_path):
+    """--recover: the cut model learns from the uncut one, each reading its own pieces; the result differs from the
+    plain cut (fixture) and metrics.json keeps the cut's figures beside the recovered ones."""
+    from edgekit.cli import cli
+    from edgekit.models.modeldir import load_model_dir
+
+    out = tmp_path / "recovered"
+    r = CliRunner().invoke(cli, ["prune-vocab", str(tiny_teacher_dir), "--out", str(out), "--recover", "--epochs", "1",
+                                 "--cache-dir", str(tmp_path / "cache")])
+    assert r.exit_code == 0, r.output
+    assert "recovery on its own tokenization" in r.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    plain_metrics = vocab_pruned[1]
+    assert metrics["rows"] == plain_metrics["rows"]
+    rec = metrics["recovered"]
+    assert rec["cut"]["test"]["macro_f1"] == pytest.approx(plain_metrics["test"]["macro_f1"])
+    assert len(rec["history"]["epochs"]) == 1 and set(rec["loss"]["weights"]) == {"hard", "kl"}
+    plain, recovered = load_model_dir(vocab_pruned[0]).model, load_model_dir(out).model
+    assert any(not np.array_equal(a, b) for a, b in zip(plain.get_weights(), recovered.get_weights()))
+
+
+@pytest.mark.parametrize("args, match", [
+    (["--recover", "--loss", "hard,hidden_mse"], "logit terms only"),
+    (["--augment-multiplier", "2"], "give --recover"),
+])
+def test_bad_recovery_settings_are_one_line(tiny_teacher_dir, tmp_path, args, match):
+    from edgekit.cli import cli
+
+    r = CliRunner().invoke(cli, ["prune-vocab", str(tiny_teacher_dir), "--out", str(tmp_path / "o"), *args])
+    assert r.exit_code == 2 and len(r.stderr.strip().splitlines()) == 1 and match in r.stderr, r.stderr
     assert not (tmp_path / "o").exists()

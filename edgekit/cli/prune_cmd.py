@@ -128,10 +128,28 @@ def prune_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, lab
               help="More domain text whose tokens to keep, one sentence per line (UTF-8). Repeatable.")
 @click.option("--no-characters", is_flag=True,
               help="Do not keep every single-character piece (then words outside the corpus become [UNK]).")
+@click.option("--recover", is_flag=True,
+              help="Then distil the cut model from MODEL_DIR, each reading its own tokenization (words outside the "
+                   "corpus come in smaller pieces; --unlabelled sentences bring more of them). Logit terms only.")
+@click.option("--epochs", default=2, show_default=True, type=click.IntRange(min=1), help="Recovery epochs.")
+@click.option("--loss", default="hard,kl", show_default=True, help="Recovery loss terms: hard, kl, logit_mse.")
+@click.option("--temperature", "-T", default=2.0, show_default=True, type=POSITIVE_FLOAT,
+              help="Recovery kl temperature.")
+@click.option("--alpha", default=0.5, show_default=True, type=SHARE,
+              help="Weight of the soft loss in recovery; the hard-label loss gets 1-alpha.")
+@click.option("--lr", "learning_rate", default=3e-5, show_default=True, type=POSITIVE_FLOAT,
+              help="Recovery peak learning rate (linear warm-up and decay).")
+@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1))
+@transfer_options
+@click.option("--seed", default=42, show_default=True, type=int, help="Seed of recovery.")
+@click.option("--cache-dir", default=None, type=click.Path(),
+              help="Teacher-output cache shared with 'edgekit distill' and 'edgekit prune'.")
 @click.option("--name", default="vocab-pruned", show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace an existing model directory.")
 def prune_vocab_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level,
-                    encoding, out_dir, corpus_files, no_characters, name, overwrite) -> None:
+                    encoding, out_dir, corpus_files, no_characters, recover, epochs, loss, temperature, alpha,
+                    learning_rate, batch_size, augment, augment_multiplier, augment_seed, unlabelled, seed, cache_dir,
+                    name, overwrite) -> None:
     """Keep only the vocabulary rows a domain corpus uses (the token embedding table shrinks).
 
     The corpus is the training split plus any --corpus files; the special tokens and every
@@ -145,22 +163,42 @@ def prune_vocab_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_colum
           --out runs/teacher-fpb75-vocab
     """
     from ..data.textfile import read_text
+    from ..distill.augment import parse_augment
+    from ..errors import EdgekitError
     from ..fsutil import check_output
     from ..models.modeldir import load_model_dir, read_meta
-    from ..prune.vocab import prune_vocabulary_dir
+    from ..prune.recover import RecoverSettings
+    from ..prune.vocab import check_cut_loss, prune_vocabulary_dir
+    from ..train.loop import TrainConfig
 
-    inputs = (model_dir, data_path, split_dir, *corpus_files)
+    inputs = (model_dir, data_path, split_dir, unlabelled, *corpus_files)
     check_output(out_dir, overwrite=overwrite, inputs=inputs)
     read_meta(model_dir)  # a missing or wrong model dir fails here, before any data work
+    recovery = None
+    if recover:
+        parse_augment(augment, augment_multiplier, augment_seed)  # bad rules: one line, before any work
+        recovery = RecoverSettings(loss=loss, temperature=temperature, alpha=alpha, cache_dir=cache_dir,
+                                   train=TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                                                     schedule="linear", patience=epochs, seed=seed),
+                                   unlabelled=str(Path(unlabelled).resolve()) if unlabelled else None,
+                                   augment=augment, augment_multiplier=augment_multiplier, augment_seed=augment_seed)
+        check_cut_loss(recovery)
+    elif unlabelled or augment_multiplier > 1 or augment not in (None, "none"):
+        raise EdgekitError("--augment, --augment-multiplier and --unlabelled shape the recovery: give --recover")
     corpus = [line for f in corpus_files for line in read_text(f, "utf-8").splitlines() if line.strip()]
     splits = load_splits(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding)
-    m = prune_vocabulary_dir(load_model_dir(model_dir), splits, out_dir, corpus, not no_characters, name)
+    m = prune_vocabulary_dir(load_model_dir(model_dir), splits, out_dir, corpus, not no_characters, name,
+                             recover=recovery)
     src = m["source"]
     click.echo(f"vocabulary pruned → {out_dir}: {src['rows']:,} → {m['rows']:,} rows; {src['params']:,} → "
                f"{m['params']:,} params ({m['params'] / src['params']:.1%})")
     click.echo(f"  macro-F1 validation {src['validation']['macro_f1']:.4f} → {m['validation']['macro_f1']:.4f}, test "
                f"{src['test']['macro_f1']:.4f} → {m['test']['macro_f1']:.4f} ([UNK] share of test tokens "
                f"{src['test']['unk_share']:.2%} → {m['test']['unk_share']:.2%})")
+    if m["recovered"]:
+        cut = m["recovered"]["cut"]
+        click.echo(f"  recovery on its own tokenization: macro-F1 validation {cut['validation']['macro_f1']:.4f} → "
+                   f"{m['validation']['macro_f1']:.4f}, test {cut['test']['macro_f1']:.4f} → {m['test']['macro_f1']:.4f}")
 
 
 def register(cli: click.Group) -> None:

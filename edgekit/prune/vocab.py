@@ -66,13 +66,59 @@ def prune_vocabulary(loaded, keep: np.ndarray):
     return model, [loaded.tokenizer.vocab[i] for i in keep]
 
 
+def check_cut_loss(settings) -> None:
+    """Recovery after a vocabulary cut takes logit terms only: one line otherwise, before any work."""
+    from ..distill.losses import make_recipe
+
+    if make_recipe(settings.loss, settings.alpha, settings.temperature).student_needs - {"logits"}:
+        raise VocabularyError(f"recovery after a vocabulary cut takes logit terms only (hard, kl, logit_mse), "
+                              f"not {settings.loss}: the cut model's tokens do not line up with the source's")
+
+
+def recover_cut(source, model, tokenizer, splits, settings, progress: bool = True):
+    """Distil the vocabulary-cut ``model`` (reading with ``tokenizer``) from ``source``, the same model before the
+    cut, each on its own tokenization: the source reads every sentence with its full vocabulary, the cut model
+    with its own, so words outside the corpus, spelled in smaller pieces, are learned from the source's answers
+    (the more so with ``settings.unlabelled`` in-domain sentences). Logit terms only: the two tokenizations'
+    positions differ. Returns the history and the loss recipe."""
+    import tensorflow as tf
+
+    from ..distill.cache import teacher_outputs
+    from ..distill.losses import make_recipe
+    from ..distill.transfer import build_transfer_set
+    from ..train.encode import encode_texts
+    from ..train.loop import fit
+
+    check_cut_loss(settings)
+    recipe = make_recipe(settings.loss, settings.alpha, settings.temperature)
+    length = settings.train.max_length
+    transfer = build_transfer_set(source, splits, settings.unlabelled, settings.augment, settings.augment_multiplier,
+                                  settings.augment_seed, settings.cache_dir)
+    outputs = teacher_outputs(source, transfer.texts, encode_texts(source.tokenizer, transfer.texts, length),
+                              cache_dir=settings.cache_dir)
+    labels = transfer.labels(splits.train.label_ids, outputs.logits)
+    targets = {k: v for k, v in outputs.targets().items() if k == "teacher_logits" and "logits" in recipe.teacher_needs}
+
+    @tf.autograph.experimental.do_not_convert  # plain tensor code; autograph only warns about the closure
+    def loss_fn(logits, batch):
+        return recipe.per_example({"logits": logits}, batch)
+
+    history = fit(model, encode_texts(tokenizer, transfer.texts, length), labels,
+                  encode_texts(tokenizer, splits.validation.texts, length),
+                  np.asarray(splits.validation.label_ids, np.int32), source.labels, settings.train, loss_fn=loss_fn,
+                  extra_targets=targets, progress=progress)
+    return history, {**recipe.to_dict(), "teacher_cache": outputs.key,
+                     "transfer_set": transfer.info(labels, len(source.labels))}
+
+
 def prune_vocabulary_dir(loaded, splits, out_dir, corpus: list[str], single_characters: bool = True,
                          name: str = "vocab-pruned", extra_meta: dict | None = None,
-                         extra_metrics: dict | None = None) -> dict:
+                         extra_metrics: dict | None = None, recover=None, progress: bool = True) -> dict:
     """Keep the rows the training split and ``corpus`` use; write the model directory; return its metrics
-    (rows, parameters, validation and test macro-F1 of the source and of the smaller model). ``extra_meta``
-    overrides keys of edgekit_model.json (a pruned student names its teacher); ``extra_metrics`` adds keys
-    to metrics.json."""
+    (rows, parameters, validation and test macro-F1 of the source and of the smaller model). ``recover``
+    (:class:`~edgekit.prune.recover.RecoverSettings`): then distil the cut model from ``loaded`` on its own
+    tokenization (:func:`recover_cut`). ``extra_meta`` overrides keys of edgekit_model.json (a pruned student
+    names its teacher); ``extra_metrics`` adds keys to metrics.json."""
     from ..models.modeldir import save_model_dir
     from ..models.registry import get_family
     from ..tokenizer.wordpiece import WordPieceTokenizer
@@ -96,6 +142,14 @@ def prune_vocabulary_dir(loaded, splits, out_dir, corpus: list[str], single_char
         return out
 
     family = get_family(loaded.family)
+    recovered = None
+    if recover is not None:
+        from dataclasses import replace
+
+        settings = replace(recover, train=replace(recover.train, max_length=loaded.max_length))
+        before = report(model, tokenizer)
+        history, loss = recover_cut(loaded, model, tokenizer, splits, settings, progress=progress)
+        recovered = {"cut": before, "loss": loss, "settings": settings.to_dict(), "history": history.to_dict()}
     metrics = {
         "model": name, "family": loaded.family, "role": "vocab-pruned",
         "source": {"model_dir": str(loaded.path), "rows": len(loaded.tokenizer.vocab),
@@ -103,7 +157,7 @@ def prune_vocabulary_dir(loaded, splits, out_dir, corpus: list[str], single_char
         "rows": len(vocab), "params": int(model.count_params()),
         "corpus": {"train_sentences": len(splits.train.texts), "extra_sentences": len(corpus),
                    "single_characters": single_characters},
-        **report(model, tokenizer), "data": splits.info, **(extra_metrics or {}),
+        **report(model, tokenizer), "recovered": recovered, "data": splits.info, **(extra_metrics or {}),
     }
     save_model_dir(out_dir, model=model, family=loaded.family, config=family.config_of(model), labels=loaded.labels,
                    vocab=vocab, tokenizer_settings=loaded.tokenizer.settings, max_length=loaded.max_length,
