@@ -2,12 +2,52 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
+from typing import Callable
 
 import click
 
 from .distill_cmds import transfer_options
 from .options import POSITIVE_FLOAT, SHARE, load_splits, splits_options
+
+
+def recovery_options(epochs: int, loss: str, learning_rate: float, loss_help: str) -> Callable:
+    """--epochs, --loss, -T, --alpha and --lr of a recovery by distillation, with this command's defaults."""
+    options = [
+        click.option("--epochs", default=epochs, show_default=True, type=click.IntRange(min=1),
+                     help="Recovery epochs."),
+        click.option("--loss", default=loss, show_default=True, help=loss_help),
+        click.option("--temperature", "-T", default=2.0, show_default=True, type=POSITIVE_FLOAT,
+                     help="Recovery kl temperature."),
+        click.option("--alpha", default=0.5, show_default=True, type=SHARE,
+                     help="Weight of the soft loss in recovery; the hard-label loss gets 1-alpha."),
+        click.option("--lr", "learning_rate", default=learning_rate, show_default=True, type=POSITIVE_FLOAT,
+                     help="Recovery peak learning rate (linear warm-up and decay)."),
+    ]
+    return lambda fn: functools.reduce(lambda f, opt: opt(f), reversed(options), fn)
+
+
+def recovery_settings(recover: bool, *, loss: str, temperature: float, alpha: float, cache_dir, epochs: int,
+                      batch_size: int, learning_rate: float, seed: int, unlabelled, augment, augment_multiplier: int,
+                      augment_seed: int):
+    """The RecoverSettings the options ask for, None without ``recover``. Transfer-set options without it, or bad
+    augmentation rules: one line, before any work."""
+    from ..distill.augment import parse_augment
+    from ..errors import EdgekitError
+    from ..prune.recover import RecoverSettings
+    from ..train.loop import TrainConfig
+
+    if not recover:
+        if unlabelled or augment_multiplier > 1 or augment not in (None, "none"):
+            raise EdgekitError("--augment, --augment-multiplier and --unlabelled shape the recovery: give --recover")
+        return None
+    parse_augment(augment, augment_multiplier, augment_seed)
+    return RecoverSettings(loss=loss, temperature=temperature, alpha=alpha, cache_dir=cache_dir,
+                           train=TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                                             schedule="linear", patience=epochs, seed=seed),
+                           unlabelled=str(Path(unlabelled).resolve()) if unlabelled else None,
+                           augment=augment, augment_multiplier=augment_multiplier, augment_seed=augment_seed)
 
 
 @click.command("prune")
@@ -35,16 +75,9 @@ from .options import POSITIVE_FLOAT, SHARE, load_splits, splits_options
 @click.option("--recover", is_flag=True,
               help="Then distil the pruned model from the unpruned one (edgekit distill's losses and teacher-output "
                    "cache; the best validation epoch is kept).")
-@click.option("--epochs", default=3, show_default=True, type=click.IntRange(min=1), help="Recovery epochs.")
-@click.option("--loss", default="hard,kl,hidden_mse", show_default=True,
-              help="Recovery loss terms, as for 'edgekit distill --loss'; hidden terms map pruned layer j to the "
-                   "source layer it was cut from.")
-@click.option("--temperature", "-T", default=2.0, show_default=True, type=POSITIVE_FLOAT,
-              help="Recovery kl temperature.")
-@click.option("--alpha", default=0.5, show_default=True, type=SHARE,
-              help="Weight of the soft loss in recovery; the hard-label loss gets 1-alpha.")
-@click.option("--lr", "learning_rate", default=5e-5, show_default=True, type=POSITIVE_FLOAT,
-              help="Recovery peak learning rate (linear warm-up and decay).")
+@recovery_options(epochs=3, loss="hard,kl,hidden_mse", learning_rate=5e-5,
+                  loss_help="Recovery loss terms, as for 'edgekit distill --loss'; hidden terms map pruned layer j "
+                            "to the source layer it was cut from.")
 @transfer_options
 @click.option("--seed", default=42, show_default=True, type=int, help="Seed of the importance sample and of recovery.")
 @click.option("--cache-dir", default=None, type=click.Path(),
@@ -69,16 +102,13 @@ def prune_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, lab
       edgekit prune runs/teacher-fpb75 --data ../shared/data/financial_phrasebank/Sentences_75Agree.txt \\
           --layers 4 --heads 8 --ffn 768 --recover --out runs/teacher-pruned
     """
-    from ..distill.augment import parse_augment
-    from ..errors import EdgekitError
     from ..fsutil import atomic_write_json, check_output
     from ..models.modeldir import load_model_dir, read_meta
     from ..models.registry import get_family
     from ..prune.job import PruneSettings, check_target_shape, prune
-    from ..prune.recover import RecoverSettings, check_recover_settings
+    from ..prune.recover import check_recover_settings
     from ..prune.targets import Targets
     from ..provenance import stamp
-    from ..train.loop import TrainConfig
 
     inputs = (model_dir, data_path, split_dir, unlabelled)
     check_output(out_dir, overwrite=overwrite, inputs=inputs)
@@ -89,17 +119,12 @@ def prune_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, lab
     family = read_meta(model_dir)["family"]
     get_family(family).pruner  # noqa: B018  (a family that cannot be pruned: one line, before loading anything)
     targets = Targets(layers=layers, heads=heads, ffn=ffn, params=budget, latency=latency)
-    recovery = None
-    if recover:
-        parse_augment(augment, augment_multiplier, augment_seed)  # bad rules: one line, before any work
-        recovery = RecoverSettings(loss=loss, temperature=temperature, alpha=alpha, cache_dir=cache_dir,
-                                   train=TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                                                     schedule="linear", patience=epochs, seed=seed),
-                                   unlabelled=str(Path(unlabelled).resolve()) if unlabelled else None,
-                                   augment=augment, augment_multiplier=augment_multiplier, augment_seed=augment_seed)
+    recovery = recovery_settings(recover, loss=loss, temperature=temperature, alpha=alpha, cache_dir=cache_dir,
+                                 epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
+                                 unlabelled=unlabelled, augment=augment, augment_multiplier=augment_multiplier,
+                                 augment_seed=augment_seed)
+    if recovery is not None:
         check_recover_settings(recovery, family)
-    elif unlabelled or augment_multiplier > 1 or augment not in (None, "none"):
-        raise EdgekitError("--augment, --augment-multiplier and --unlabelled shape the recovery: give --recover")
     source = load_model_dir(model_dir)
     check_target_shape(source, targets)  # impossible targets: one line, before reading any data
     splits = load_splits(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding)
@@ -131,14 +156,7 @@ def prune_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, lab
 @click.option("--recover", is_flag=True,
               help="Then distil the cut model from MODEL_DIR, each reading its own tokenization (words outside the "
                    "corpus come in smaller pieces; --unlabelled sentences bring more of them). Logit terms only.")
-@click.option("--epochs", default=2, show_default=True, type=click.IntRange(min=1), help="Recovery epochs.")
-@click.option("--loss", default="hard,kl", show_default=True, help="Recovery loss terms: hard, kl, logit_mse.")
-@click.option("--temperature", "-T", default=2.0, show_default=True, type=POSITIVE_FLOAT,
-              help="Recovery kl temperature.")
-@click.option("--alpha", default=0.5, show_default=True, type=SHARE,
-              help="Weight of the soft loss in recovery; the hard-label loss gets 1-alpha.")
-@click.option("--lr", "learning_rate", default=3e-5, show_default=True, type=POSITIVE_FLOAT,
-              help="Recovery peak learning rate (linear warm-up and decay).")
+@recovery_options(epochs=2, loss="hard,kl", learning_rate=3e-5, loss_help="Recovery loss terms: hard, kl, logit_mse.")
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1))
 @transfer_options
 @click.option("--seed", default=42, show_default=True, type=int, help="Seed of recovery.")
@@ -163,28 +181,19 @@ def prune_vocab_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_colum
           --out runs/teacher-fpb75-vocab
     """
     from ..data.textfile import read_text
-    from ..distill.augment import parse_augment
-    from ..errors import EdgekitError
     from ..fsutil import check_output
     from ..models.modeldir import load_model_dir, read_meta
-    from ..prune.recover import RecoverSettings
     from ..prune.vocab import check_cut_loss, prune_vocabulary_dir
-    from ..train.loop import TrainConfig
 
     inputs = (model_dir, data_path, split_dir, unlabelled, *corpus_files)
     check_output(out_dir, overwrite=overwrite, inputs=inputs)
     read_meta(model_dir)  # a missing or wrong model dir fails here, before any data work
-    recovery = None
-    if recover:
-        parse_augment(augment, augment_multiplier, augment_seed)  # bad rules: one line, before any work
-        recovery = RecoverSettings(loss=loss, temperature=temperature, alpha=alpha, cache_dir=cache_dir,
-                                   train=TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                                                     schedule="linear", patience=epochs, seed=seed),
-                                   unlabelled=str(Path(unlabelled).resolve()) if unlabelled else None,
-                                   augment=augment, augment_multiplier=augment_multiplier, augment_seed=augment_seed)
+    recovery = recovery_settings(recover, loss=loss, temperature=temperature, alpha=alpha, cache_dir=cache_dir,
+                                 epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
+                                 unlabelled=unlabelled, augment=augment, augment_multiplier=augment_multiplier,
+                                 augment_seed=augment_seed)
+    if recovery is not None:
         check_cut_loss(recovery)
-    elif unlabelled or augment_multiplier > 1 or augment not in (None, "none"):
-        raise EdgekitError("--augment, --augment-multiplier and --unlabelled shape the recovery: give --recover")
     corpus = [line for f in corpus_files for line in read_text(f, "utf-8").splitlines() if line.strip()]
     splits = load_splits(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding)
     m = prune_vocabulary_dir(load_model_dir(model_dir), splits, out_dir, corpus, not no_characters, name,
@@ -198,7 +207,8 @@ def prune_vocab_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_colum
     if m["recovered"]:
         cut = m["recovered"]["cut"]
         click.echo(f"  recovery on its own tokenization: macro-F1 validation {cut['validation']['macro_f1']:.4f} → "
-                   f"{m['validation']['macro_f1']:.4f}, test {cut['test']['macro_f1']:.4f} → {m['test']['macro_f1']:.4f}")
+                   f"{m['validation']['macro_f1']:.4f}, test {cut['test']['macro_f1']:.4f} → "
+                   f"{m['test']['macro_f1']:.4f}")
 
 
 def register(cli: click.Group) -> None:

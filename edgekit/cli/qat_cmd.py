@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from .distill_cmds import transfer_options
 from .options import POSITIVE_FLOAT, load_splits, splits_options
+from .prune_cmd import recovery_settings
 
 
 @click.command("qat")
@@ -53,24 +52,20 @@ def qat_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, label
       edgekit convert runs/teacher-qat --data ../shared/data/financial_phrasebank/Sentences_75Agree.txt \\
           --modes fp32,dynamic_int8,int8 --out bundles/teacher-qat
     """
-    from ..distill.augment import parse_augment
     from ..fsutil import check_output
     from ..models.modeldir import load_model_dir, read_meta
-    from ..prune.recover import RecoverSettings, check_recover_settings
+    from ..prune.recover import check_recover_settings
     from ..qat.job import QatSettings, qat, resolve_recipe
-    from ..train.loop import TrainConfig
 
     check_output(out_dir, overwrite=overwrite, inputs=(model_dir, data_path, split_dir, unlabelled))
     if cache_dir:
         check_output(cache_dir, what="--cache-dir", reuse=True)
     family = read_meta(model_dir)["family"]
     resolve_recipe(recipe, family)  # no recipe to simulate: one line, before loading anything
-    parse_augment(augment, augment_multiplier, augment_seed)
-    recover = RecoverSettings(loss=loss, temperature=temperature, cache_dir=cache_dir,
-                              train=TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                                                schedule="linear", patience=epochs, seed=seed),
-                              unlabelled=str(Path(unlabelled).resolve()) if unlabelled else None,
-                              augment=augment, augment_multiplier=augment_multiplier, augment_seed=augment_seed)
+    recover = recovery_settings(True, loss=loss, temperature=temperature, alpha=0.5, cache_dir=cache_dir,
+                                epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
+                                unlabelled=unlabelled, augment=augment, augment_multiplier=augment_multiplier,
+                                augment_seed=augment_seed)
     check_recover_settings(recover, family)
     source = load_model_dir(model_dir)
     splits = load_splits(data_path, split_dir, split_seed, fmt, text_column, label_column, labels, level, encoding)
@@ -81,7 +76,8 @@ def qat_cmd(model_dir, data_path, split_dir, split_seed, fmt, text_column, label
         b, a = m["source"]["simulated_int8"][part], m["simulated_int8"][part]
         click.echo(f"  {part}: simulated int8 agreement with the float original {b['agreement_with_source_float']:.4f}"
                    f" → {a['agreement_with_source_float']:.4f}; macro-F1 float "
-                   f"{m['source']['float'][part]['macro_f1']:.4f}, simulated int8 {b['macro_f1']:.4f} → {a['macro_f1']:.4f}")
+                   f"{m['source']['float'][part]['macro_f1']:.4f}, simulated int8 {b['macro_f1']:.4f} → "
+                   f"{a['macro_f1']:.4f}")
 
 
 def register(cli: click.Group) -> None:
