@@ -164,8 +164,8 @@ def _fake_call(layer, scheme: LayerScheme):
 
 
 def calibrated(model, schemes: list[LayerScheme], data) -> list[LayerScheme]:
-    """``schemes`` with each static layer's input range: its min and max over the encoded sentences ``data``
-    (the float model run as it is, as the quantizer's min/max calibration sees it)."""
+    """``schemes`` with each static layer's input and output ranges: their min and max over the encoded sentences
+    ``data`` (the float model run as it is, as the quantizer's min/max calibration sees it)."""
     import numpy as np
     import tensorflow as tf
 

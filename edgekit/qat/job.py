@@ -6,9 +6,8 @@ transfer set (training split, unlabelled sentences, augmentation) and training l
 (:mod:`edgekit.prune.recover`), where the "pruned" model is a copy of the source that keeps every layer.
 Dropout is off: the model learns to reproduce its float original's outputs, not to regularize. The epoch kept
 is the one whose simulated int8 answers on validation best match the float original's (macro-F1 against
-those answers). Measured before and
-after: macro-F1 of the float and of the simulated int8 model, and the simulated int8 model's argmax
-agreement with the float original on validation and test. The output is an ordinary model directory; its
+those answers). Measured before and after: macro-F1 of the float and of the simulated int8 model, and their
+argmax agreement with the float original on validation and test. The output is an ordinary model directory; its
 int8 file comes from ``edgekit convert`` with the same recipe.
 """
 
@@ -21,11 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..converters.convert import FAMILY_RECIPE
 from ..errors import EdgekitError
 from ..prune.recover import RecoverSettings
 from ..train.loop import TrainConfig
-
-FAMILY_RECIPE = "family"
 
 
 @dataclass
@@ -88,18 +86,18 @@ def _all_layers(loaded) -> tuple[int, ...]:
 def qat(source, splits, out_dir: str | Path | None, settings: QatSettings, progress: bool = True) -> dict:
     """Fine-tune a copy of ``source`` (a LoadedModel) through its simulated int8 forward pass; returns metrics and
     writes the model directory to ``out_dir`` (skipped when None)."""
+    from ..metrics import classification_report
     from ..prune.recover import recover
     from ..train.encode import encode_texts
     from ..train.loop import predict_logits
-    from ..metrics import classification_report
-    from .fake_quant import calibrated, fake_quantized, plan_schemes
+    from .fake_quant import DYNAMIC, FLOAT, STATIC, calibrated, fake_quantized, plan_schemes
 
     t_start = time.perf_counter()
     if list(splits.train.labels) != source.labels:
         raise EdgekitError(f"model labels {source.labels} differ from the data's {list(splits.train.labels)}")
     recipe = resolve_recipe(settings.recipe, source.family)
     schemes = plan_schemes(source.model, recipe.rules)
-    if all(s.activations == "float" for s in schemes):
+    if all(s.activations == FLOAT for s in schemes):
         raise EdgekitError(f"recipe {recipe.name} quantizes none of the model's dense layers: nothing to simulate")
     length = source.max_length
     parts = ("validation", "test")
@@ -131,7 +129,7 @@ def qat(source, splits, out_dir: str | Path | None, settings: QatSettings, progr
     metrics = {
         "model": settings.name, "family": source.family, "role": "qat",
         "recipe": recipe.to_dict(),
-        "schemes": {s: sum(1 for x in schemes if x.activations == s) for s in ("static", "dynamic", "float")},
+        "schemes": {s: sum(1 for x in schemes if x.activations == s) for s in (STATIC, DYNAMIC, FLOAT)},
         "static_ranges": {x.path: {"input": x.input_range, "output": x.output_range}
                           for x in schemes if x.input_range is not None},
         "calibration_samples": len(sample),
