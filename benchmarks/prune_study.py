@@ -191,7 +191,7 @@ def measured(benches: list[Path], bundles: dict[str, Path]) -> dict[str, dict]:
 
 
 # ----------------------------------------------------------------------------------------------- report
-def _mean_sd(values: list[float]) -> tuple[float, float | None]:
+def mean_sd(values: list[float]) -> tuple[float, float | None]:
     return round(statistics.fmean(values), 4), (round(statistics.stdev(values), 4) if len(values) > 1 else None)
 
 
@@ -201,8 +201,8 @@ def build_rows(records: list[dict], files: dict[str, dict], titles: dict[str, st
         groups.setdefault(r["row"], []).append(r)
     rows = []
     for row_id, rs in groups.items():
-        f1, sd = _mean_sd([r["test_macro_f1"] for r in rs])
-        val, val_sd = _mean_sd([r["val_macro_f1"] for r in rs])
+        f1, sd = mean_sd([r["test_macro_f1"] for r in rs])
+        val, val_sd = mean_sd([r["val_macro_f1"] for r in rs])
         row = {"id": row_id, "title": titles.get(row_id, row_id), "params": rs[0]["params"],
                "shape": rs[0].get("shape"), "vocab_rows": rs[0].get("vocab_rows"),
                "seeds": [r["seed"] for r in rs if r["seed"] is not None], "test_macro_f1": f1,

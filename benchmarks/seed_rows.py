@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 from pathlib import Path
+
+from .prune_study import mean_sd
 
 
 def final_report(metrics: dict) -> dict:
@@ -40,9 +41,8 @@ def summarize(row_id: str, seeds: list[dict]) -> dict:
     out = {"id": row_id, "seeds": len(seeds), "params": seeds[0]["params"]}
     for key in ("val_macro_f1", "test_macro_f1"):
         values = [s[key] for s in seeds]
-        out[key] = round(statistics.mean(values), 4)
-        out[key + "_sd"] = round(statistics.stdev(values), 4) if len(values) > 1 else 0.0
-        out[key + "_each"] = values
+        mean, sd = mean_sd(values)
+        out[key], out[key + "_sd"], out[key + "_each"] = mean, sd or 0.0, values
     out["commits"] = sorted({str(s["git_commit"]) for s in seeds})
     return out
 

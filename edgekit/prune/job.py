@@ -74,7 +74,8 @@ def check_target_shape(source, targets: Targets) -> None:
         check_targets(targets, get_family(source.family).pruner.shape_of(source.model))
 
 
-def _importance_subset(n: int, samples: int | None, seed: int) -> np.ndarray:
+def sample_indices(n: int, samples: int | None, seed: int) -> np.ndarray:
+    """Sorted indices of ``samples`` of ``n`` items drawn with ``seed`` (all of them when None or not fewer)."""
     if samples is None or samples >= n:
         return np.arange(n)
     return np.sort(np.random.default_rng(seed).choice(n, samples, replace=False))
@@ -104,7 +105,7 @@ def prune(source, splits, out_dir: str | Path | None, settings: PruneSettings, p
     gold = {part: np.asarray(getattr(splits, part).label_ids, np.int32) for part in ("train", "validation", "test")}
 
     # importance on the training split: layers first, then heads and neurons of the model through the kept layers
-    pick = _importance_subset(len(enc["train"]), settings.samples, settings.seed)
+    pick = sample_indices(len(enc["train"]), settings.samples, settings.seed)
     data = (enc["train"] if len(pick) == len(enc["train"])
             else encode_texts(source.tokenizer, [splits.train.texts[i] for i in pick], length))
     labels = gold["train"][pick]

@@ -47,9 +47,11 @@ def check_recover_settings(settings: RecoverSettings, family: str) -> None:
 
 
 def recover(source, model, kept_layers: tuple[int, ...], splits, enc: dict, settings: RecoverSettings,
-            progress: bool = True, val_labels: np.ndarray | None = None) -> tuple[History, dict]:
+            progress: bool = True, val_labels: np.ndarray | None = None, tokenizer=None) -> tuple[History, dict]:
     """Train ``model`` (pruned from ``source``, a LoadedModel) in place; returns its history and loss recipe.
-    ``val_labels`` are the answers each epoch's validation macro-F1 is scored against (default: the gold labels)."""
+    ``val_labels`` are the answers each epoch's validation macro-F1 is scored against (default: the gold labels).
+    ``tokenizer``: the model's own when it reads differently from ``source`` (a vocabulary cut); ``enc`` is then
+    in its tokenization, the source reads its own, and the recipe's terms must be logit terms."""
     import tensorflow as tf
 
     from ..distill.cache import teacher_outputs
@@ -65,9 +67,11 @@ def recover(source, model, kept_layers: tuple[int, ...], splits, enc: dict, sett
         recipe = recipe.with_layer_map(list(enumerate(kept_layers)))
     transfer = build_transfer_set(source, splits, settings.unlabelled, settings.augment, settings.augment_multiplier,
                                   settings.augment_seed, settings.cache_dir)
+    length = settings.train.max_length
     train = (enc["train"] if len(transfer.texts) == transfer.num_gold
-             else encode_texts(source.tokenizer, transfer.texts, settings.train.max_length))
-    outputs = teacher_outputs(source, transfer.texts, train, hidden_layers=recipe.teacher_layers,
+             else encode_texts(tokenizer or source.tokenizer, transfer.texts, length))
+    seen = train if tokenizer is None else encode_texts(source.tokenizer, transfer.texts, length)
+    outputs = teacher_outputs(source, transfer.texts, seen, hidden_layers=recipe.teacher_layers,
                               embeddings="embeddings" in recipe.teacher_needs,
                               sentence="sentence" in recipe.teacher_needs, cache_dir=settings.cache_dir)
     labels = transfer.labels(splits.train.label_ids, outputs.logits)

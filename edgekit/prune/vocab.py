@@ -79,36 +79,16 @@ def recover_cut(source, model, tokenizer, splits, settings, progress: bool = Tru
     """Distil the vocabulary-cut ``model`` (reading with ``tokenizer``) from ``source``, the same model before the
     cut, each on its own tokenization: the source reads every sentence with its full vocabulary, the cut model
     with its own, so words outside the corpus, spelled in smaller pieces, are learned from the source's answers
-    (the more so with ``settings.unlabelled`` in-domain sentences). Logit terms only: the two tokenizations'
-    positions differ. Returns the history and the loss recipe."""
-    import tensorflow as tf
-
-    from ..distill.cache import teacher_outputs
-    from ..distill.losses import make_recipe
-    from ..distill.transfer import build_transfer_set
+    (the more so with ``settings.unlabelled`` in-domain sentences). Pruning's recovery
+    (:func:`edgekit.prune.recover.recover`) with logit terms only: the two tokenizations' positions differ.
+    Returns the history and the loss recipe."""
     from ..train.encode import encode_texts
-    from ..train.loop import fit
+    from .recover import recover
 
     check_cut_loss(settings)
-    recipe = make_recipe(settings.loss, settings.alpha, settings.temperature)
-    length = settings.train.max_length
-    transfer = build_transfer_set(source, splits, settings.unlabelled, settings.augment, settings.augment_multiplier,
-                                  settings.augment_seed, settings.cache_dir)
-    outputs = teacher_outputs(source, transfer.texts, encode_texts(source.tokenizer, transfer.texts, length),
-                              cache_dir=settings.cache_dir)
-    labels = transfer.labels(splits.train.label_ids, outputs.logits)
-    targets = {k: v for k, v in outputs.targets().items() if k == "teacher_logits" and "logits" in recipe.teacher_needs}
-
-    @tf.autograph.experimental.do_not_convert  # plain tensor code; autograph only warns about the closure
-    def loss_fn(logits, batch):
-        return recipe.per_example({"logits": logits}, batch)
-
-    history = fit(model, encode_texts(tokenizer, transfer.texts, length), labels,
-                  encode_texts(tokenizer, splits.validation.texts, length),
-                  np.asarray(splits.validation.label_ids, np.int32), source.labels, settings.train, loss_fn=loss_fn,
-                  extra_targets=targets, progress=progress)
-    return history, {**recipe.to_dict(), "teacher_cache": outputs.key,
-                     "transfer_set": transfer.info(labels, len(source.labels))}
+    enc = {part: encode_texts(tokenizer, getattr(splits, part).texts, settings.train.max_length)
+           for part in ("train", "validation")}
+    return recover(source, model, (), splits, enc, settings, progress=progress, tokenizer=tokenizer)
 
 
 def prune_vocabulary_dir(loaded, splits, out_dir, corpus: list[str], single_characters: bool = True,

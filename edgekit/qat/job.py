@@ -87,6 +87,7 @@ def qat(source, splits, out_dir: str | Path | None, settings: QatSettings, progr
     """Fine-tune a copy of ``source`` (a LoadedModel) through its simulated int8 forward pass; returns metrics and
     writes the model directory to ``out_dir`` (skipped when None)."""
     from ..metrics import classification_report
+    from ..prune.job import sample_indices
     from ..prune.recover import recover
     from ..train.encode import encode_texts
     from ..train.loop import predict_logits
@@ -106,16 +107,16 @@ def qat(source, splits, out_dir: str | Path | None, settings: QatSettings, progr
     gold = {part: np.asarray(getattr(splits, part).label_ids, np.int32) for part in parts}
     reference = {part: predict_logits(source.model, enc[part]) for part in parts}
 
-    def measure(model) -> dict:
-        out = {}
-        for part in parts:
-            logits = predict_logits(model, enc[part])
-            out[part] = {**classification_report(gold[part], logits.argmax(-1), source.labels),
-                         "agreement_with_source_float": float((logits.argmax(-1) == reference[part].argmax(-1)).mean())}
-        return out
+    def scored(logits: dict) -> dict:
+        return {part: {**classification_report(gold[part], logits[part].argmax(-1), source.labels),
+                       "agreement_with_source_float": float((logits[part].argmax(-1) ==
+                                                             reference[part].argmax(-1)).mean())}
+                for part in parts}
 
-    sample = np.sort(np.random.default_rng(settings.recover.train.seed).choice(
-        len(enc["train"]), min(settings.calibration_samples, len(enc["train"])), replace=False))
+    def measure(model) -> dict:
+        return scored({part: predict_logits(model, enc[part]) for part in parts})
+
+    sample = sample_indices(len(enc["train"]), settings.calibration_samples, settings.recover.train.seed)
     schemes = calibrated(source.model, schemes, enc["train"].take(sample))
     with fake_quantized(source.model, schemes):
         before = measure(source.model)
@@ -133,7 +134,7 @@ def qat(source, splits, out_dir: str | Path | None, settings: QatSettings, progr
         "static_ranges": {x.path: {"input": x.input_range, "output": x.output_range}
                           for x in schemes if x.input_range is not None},
         "calibration_samples": len(sample),
-        "source": {"model_dir": str(source.path), "float": measure(source.model),
+        "source": {"model_dir": str(source.path), "float": scored(reference),
                    "simulated_int8": before},
         "float": measure(model),
         "simulated_int8": simulated,
