@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from edgekit.errors import EdgekitError
-from edgekit.prune.plan import Plan, Shape, select_plan, top_indices
+from edgekit.prune.plan import Plan, Shape, select_global, select_plan, top_indices
 from edgekit.prune.targets import Targets, parse_budget, resolve_shape
 
 PRUNED = {"layers": 1, "heads": 1, "ffn": 48}  # of the tiny teacher: 2 layers, 2 heads of 32, FFN 128, hidden 64
@@ -82,6 +82,23 @@ def test_each_layer_keeps_its_own_most_important_heads_and_neurons():
     plan = select_plan(Shape(2, 2, 2), (0, 1), heads, neurons)
     assert plan == Plan((0, 1), ((1, 2), (0, 2)), ((1, 2), (2, 3)))  # ties: the lower index
     assert top_indices(np.array([0.0, 0.0, 1.0]), 2) == (0, 2)
+
+
+def test_a_global_ranking_keeps_the_best_across_layers_above_a_floor():
+    heads = np.array([[0.9, 0.8, 0.7], [0.1, 0.2, 0.0], [0.5, 0.6, 0.95]])  # layer 1 is weak
+    neurons = np.array([[4.0, 3.0], [0.0, 0.0], [1.0, 2.0]])
+    plan = select_global((0, 2), heads, neurons, total_heads=4, total_neurons=3)
+    assert plan == Plan((0, 2), ((0, 1, 2), (2,)), ((0, 1), (1,)))  # each layer's best, then 0.8 and 0.7 over 0.6
+    plan = select_global((0, 1, 2), heads, neurons, total_heads=5, total_neurons=4)
+    # the floor gives layer 1 its best head (0.2) and neuron (the lower index of a tie); the rest by score
+    assert plan.heads == ((0, 1, 2), (1,), (2,)) and plan.neurons == ((0, 1), (0,), (1,))
+    assert not plan.uniform and plan.counts() == {"heads": [3, 1, 1], "neurons": [2, 1, 1]}
+    with pytest.raises(ValueError):
+        plan.shape
+    normalised = select_global((0, 1), heads, neurons, total_heads=3, total_neurons=2, normalise=True)
+    assert normalised.heads == ((0, 1), (1,))  # by norm: layer 0's 0.8 (0.57) over layer 1's 0.1 (0.45)
+    with pytest.raises(ValueError, match="at least 1 in each of 3"):
+        select_global((0, 1, 2), heads, neurons, total_heads=2, total_neurons=3)
 
 
 # --------------------------------------------------------------------------------------- BERT importance
@@ -395,3 +412,46 @@ def test_a_model_that_is_not_bert_is_refused_in_one_line(tmp_path, tokenizer, de
                                              "heads, FFN neurons and layers of BERT-family models\n")
     r = _prune(str(tmp_path), "--out", str(tmp_path / "out"), "--heads", "1")
     assert r.exit_code == 2 and "is not an edgekit model directory" in r.stderr
+
+
+# ------------------------------------------------------------------------------------- the masked model
+def test_the_masked_model_computes_and_trains_as_the_pruned_one():
+    import keras
+    import tensorflow as tf
+
+    from edgekit.models.bert.prune import PRUNER, GatedForward
+
+    model, data, labels = _random_bert(layers=3, scale=3.0)
+    inputs = {k: tf.constant(v) for k, v in data.inputs(slice(None)).items()}
+    # non-uniform: 3 heads in layer 0, 1 in layer 2; 6 and 2 neurons
+    plan = Plan((0, 2), ((0, 1, 3), (2,)), ((0, 1, 2, 4, 5, 7), (3, 6)))
+    masked = PRUNER.masked(model, plan)
+    heads, ffn = np.zeros((1, 3, 4), np.float32), np.zeros((1, 3, 8), np.float32)
+    for j, i in enumerate(plan.layers):
+        heads[0, i, list(plan.heads[j])] = 1
+        ffn[0, i, list(plan.neurons[j])] = 1
+    gated = GatedForward(model).logits(inputs, plan.layers, tf.constant(heads), tf.constant(ffn)).numpy()
+    np.testing.assert_allclose(masked(inputs, training=False).numpy(), gated, atol=1e-5)
+
+    def step(m):  # one Adam step on the cross-entropy, dropout off
+        optimizer = keras.optimizers.Adam(1e-2)
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(labels, m(inputs, training=False),
+                                                                               from_logits=True))
+        optimizer.apply_gradients(zip(tape.gradient(loss, m.trainable_variables), m.trainable_variables))
+
+    step(masked)
+    layer = masked.backbone.transformer_layers[1]
+    removed_head = layer._self_attention_layer.output_dense.kernel.numpy()[[0, 1, 3]]
+    removed_neurons = layer._feedforward_intermediate_dense.kernel.numpy()[:, [0, 1, 2, 4, 5, 7]]
+    assert not removed_head.any() and not removed_neurons.any()  # held at zero
+    kept = layer._self_attention_layer.output_dense.kernel.numpy()[2]
+    assert np.abs(kept).sum() > 0
+    # a uniform plan: one step of the masked model = one step of the sliced model (same kept weights after)
+    uniform = Plan((0, 2), ((1, 3), (0, 2)), ((0, 2, 4, 6), (1, 2, 5, 7)))
+    masked, sliced = PRUNER.masked(model, uniform), PRUNER.apply(model, uniform)
+    step(masked)
+    step(sliced)
+    np.testing.assert_allclose(PRUNER.apply(masked, Plan((0, 1), uniform.heads, uniform.neurons))(inputs).numpy(),
+                               sliced(inputs, training=False).numpy(), atol=1e-5)
+

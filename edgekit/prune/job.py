@@ -81,6 +81,42 @@ def sample_indices(n: int, samples: int | None, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, samples, replace=False))
 
 
+@dataclass
+class Importance:
+    """What pruning measured on the training split: the layers kept and the head/neuron importance through them."""
+    sentences: int
+    layer_removal: list[dict]  # one record per greedy step (Pruner.remove_layers)
+    layers: tuple[int, ...]  # the kept layers of the source, in order
+    heads: np.ndarray  # [source layers, heads]; zeros when nothing was ranked
+    neurons: np.ndarray  # [source layers, ffn]
+    seconds: float
+
+
+def measure_importance(source, splits, train_enc, keep_layers: int, rank_units: bool, samples: int | None, seed: int,
+                       batch_size: int) -> Importance:
+    """Layers first (greedy removal down to ``keep_layers``), then, when ``rank_units``, head and neuron importance of
+    the model through the kept layers, on ``samples`` training sentences drawn with ``seed`` (``train_enc``: the
+    whole training split encoded)."""
+    from ..models.registry import get_family
+    from ..train.encode import encode_texts
+
+    pruner = get_family(source.family).pruner
+    full = pruner.shape_of(source.model)
+    pick = sample_indices(len(train_enc), samples, seed)
+    data = (train_enc if len(pick) == len(train_enc)
+            else encode_texts(source.tokenizer, [splits.train.texts[i] for i in pick], source.max_length))
+    labels = np.asarray(splits.train.label_ids, np.int32)[pick]
+    t0 = time.perf_counter()
+    steps = pruner.remove_layers(source.model, data, labels, full.layers - keep_layers, batch_size)
+    removed = {s["removed"] for s in steps}
+    kept = tuple(i for i in range(full.layers) if i not in removed)
+    if rank_units:
+        heads, neurons = pruner.importance(source.model, data, labels, kept, batch_size)
+    else:  # every head and neuron stays: nothing to rank
+        heads, neurons = np.zeros((full.layers, full.heads)), np.zeros((full.layers, full.ffn))
+    return Importance(int(len(pick)), steps, kept, heads, neurons, round(time.perf_counter() - t0, 2))
+
+
 def prune(source, splits, out_dir: str | Path | None, settings: PruneSettings, progress: bool = True) -> PruneResult:
     """Prune the loaded model ``source`` (a LoadedModel); write the result to ``out_dir`` (skipped when None)."""
     from ..models.registry import get_family
@@ -104,25 +140,15 @@ def prune(source, splits, out_dir: str | Path | None, settings: PruneSettings, p
            for part in ("train", "validation", "test")}
     gold = {part: np.asarray(getattr(splits, part).label_ids, np.int32) for part in ("train", "validation", "test")}
 
-    # importance on the training split: layers first, then heads and neurons of the model through the kept layers
-    pick = sample_indices(len(enc["train"]), settings.samples, settings.seed)
-    data = (enc["train"] if len(pick) == len(enc["train"])
-            else encode_texts(source.tokenizer, [splits.train.texts[i] for i in pick], length))
-    labels = gold["train"][pick]
-    t0 = time.perf_counter()
-    steps = pruner.remove_layers(source.model, data, labels, full.layers - shape.layers, settings.batch_size)
-    removed = {s["removed"] for s in steps}
-    kept = tuple(i for i in range(full.layers) if i not in removed)
-    if (shape.heads, shape.ffn) != (full.heads, full.ffn):
-        heads, neurons = pruner.importance(source.model, data, labels, kept, settings.batch_size)
-    else:  # every head and neuron stays: nothing to rank
-        heads, neurons = np.zeros((full.layers, full.heads)), np.zeros((full.layers, full.ffn))
+    ranked = (shape.heads, shape.ffn) != (full.heads, full.ffn)
+    found = measure_importance(source, splits, enc["train"], shape.layers, ranked, settings.samples, settings.seed,
+                               settings.batch_size)
+    kept, heads, neurons = found.layers, found.heads, found.neurons
     plan = select_plan(shape, kept, heads, neurons)
-    importance_seconds = round(time.perf_counter() - t0, 2)
     model = pruner.apply(source.model, plan)
     logger.info(f"pruned {full.to_dict()} → {shape.to_dict()}: kept layers {list(kept)}, "
-                f"{source.model.count_params():,} → {model.count_params():,} params ({importance_seconds:.0f}s "
-                f"importance on {len(pick)} sentences)")
+                f"{source.model.count_params():,} → {model.count_params():,} params ({found.seconds:.0f}s "
+                f"importance on {found.sentences} sentences)")
 
     def reports(m) -> dict:
         return {part: evaluate(m, enc[part], gold[part], source.labels) for part in ("validation", "test")}
@@ -139,8 +165,8 @@ def prune(source, splits, out_dir: str | Path | None, settings: PruneSettings, p
         "shape": shape.to_dict(),
         "params": int(model.count_params()),
         "plan": plan.to_dict(),
-        "importance": {"loss": "cross-entropy on the gold labels", "sentences": int(len(pick)),
-                       "seconds": importance_seconds, "layer_removal": steps,
+        "importance": {"loss": "cross-entropy on the gold labels", "sentences": found.sentences,
+                       "seconds": found.seconds, "layer_removal": found.layer_removal,
                        "heads": np.round(heads, 8).tolist(),
                        "kept_neuron_share": _kept_share(neurons, plan)},
         "pruned": reports(model),

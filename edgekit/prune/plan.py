@@ -3,8 +3,10 @@
 A :class:`Shape` is uniform — every kept layer keeps the same number of heads and FFN neurons, which is what
 keras-hub's backbone can express (docs/pruning.md, "Uniform only"). A :class:`Plan` names the structures
 that stay: the kept layers in order and, per kept layer, its own kept heads and neurons (each layer keeps
-its own most important ones). A model family that can be pruned provides a :class:`Pruner`
-(``ModelFamily.pruner``).
+its own most important ones, :func:`select_plan`). :func:`select_global` ranks heads and neurons across the
+kept layers instead, which gives a non-uniform plan: the backbone cannot hold it as a smaller model, but
+``Pruner.masked`` trains and evaluates its function (the study of docs/pruning.md, "Non-uniform after
+recovery"). A model family that can be pruned provides a :class:`Pruner` (``ModelFamily.pruner``).
 """
 
 from __future__ import annotations
@@ -32,8 +34,18 @@ class Plan:
     neurons: tuple[tuple[int, ...], ...]  # per kept layer: its kept FFN neurons, ascending
 
     @property
+    def uniform(self) -> bool:
+        return len({len(h) for h in self.heads}) <= 1 and len({len(n) for n in self.neurons}) <= 1
+
+    @property
     def shape(self) -> Shape:
+        if not self.uniform:
+            raise ValueError("a non-uniform plan has no single shape")
         return Shape(len(self.layers), len(self.heads[0]), len(self.neurons[0]))
+
+    def counts(self) -> dict[str, list[int]]:
+        """Heads and neurons each kept layer keeps."""
+        return {"heads": [len(h) for h in self.heads], "neurons": [len(n) for n in self.neurons]}
 
     def to_dict(self) -> dict[str, Any]:
         return {"layers": list(self.layers), "heads": [list(h) for h in self.heads],
@@ -60,7 +72,11 @@ class Pruner(Protocol):
         run through ``layers`` only (the others skipped): the mean over examples of |∂loss/∂gate|."""
 
     def apply(self, model, plan: Plan):
-        """A new model holding only the structures of ``plan``, weights sliced from ``model``."""
+        """A new model holding only the structures of ``plan`` (uniform), weights sliced from ``model``."""
+
+    def masked(self, model, plan: Plan):
+        """A new model of ``plan.layers`` at the source's widths whose structures outside ``plan`` (uniform or not)
+        are zero and stay zero in training: the function, and the training, of the plan's pruned model."""
 
 
 def top_indices(scores: np.ndarray, k: int) -> tuple[int, ...]:
@@ -73,3 +89,27 @@ def select_plan(shape: Shape, layers: tuple[int, ...], heads: np.ndarray, neuron
     """Each kept layer keeps its own ``shape.heads`` most important heads and ``shape.ffn`` neurons."""
     return Plan(tuple(layers), tuple(top_indices(heads[i], shape.heads) for i in layers),
                 tuple(top_indices(neurons[i], shape.ffn) for i in layers))
+
+
+def select_global(layers: tuple[int, ...], heads: np.ndarray, neurons: np.ndarray, total_heads: int,
+                  total_neurons: int, normalise: bool = False, minimum: int = 1) -> Plan:
+    """Keep the ``total_heads`` heads and ``total_neurons`` neurons of highest importance across the kept
+    ``layers`` (each layer keeps at least ``minimum`` of each): a non-uniform plan. ``normalise`` divides each
+    layer's scores by their L2 norm first (Michel et al. 2019)."""
+    def ranked(scores: np.ndarray, total: int) -> tuple[tuple[int, ...], ...]:
+        rows = np.asarray(scores, np.float64)[list(layers)]
+        if normalise:
+            norms = np.linalg.norm(rows, axis=1, keepdims=True)
+            rows = rows / np.where(norms > 0, norms, 1.0)
+        if not minimum * len(layers) <= total <= rows.size:
+            raise ValueError(f"cannot keep {total} of {rows.size} with at least {minimum} in each of "
+                             f"{len(layers)} layers")
+        keep = np.zeros(rows.shape, bool)
+        for j in range(len(layers)):  # the floor: each layer's own best
+            keep[j, list(top_indices(rows[j], minimum))] = True
+        flat = np.where(keep, -np.inf, rows).ravel()
+        order = np.argsort(-flat, kind="stable")[:total - int(keep.sum())]  # ties: earlier layer, lower index
+        keep.flat[order] = True
+        return tuple(tuple(int(i) for i in np.flatnonzero(row)) for row in keep)
+
+    return Plan(tuple(layers), ranked(heads, total_heads), ranked(neurons, total_neurons))

@@ -17,6 +17,12 @@ The sliced model (:func:`apply_plan`): query/key/value kernels ``[hidden, heads,
 kept heads, the output kernel ``[heads, head_dim, hidden]`` too; FFN kernels keep the kept neurons' columns
 (intermediate) and rows (output); kept layers are copied in order; embeddings, pooler and head unchanged.
 Heads keep their width: the pruned config carries ``head_dim`` (:mod:`.heads`).
+
+The masked model (:func:`masked_model`) keeps a plan's layers at the source's widths and zeroes every weight of
+a removed head (its query/key/value columns and biases, its rows of the output projection) and neuron (its
+intermediate column and bias, its output row), each held at zero by a Keras constraint: the pruned model's
+function and its training, for a non-uniform plan too, which the uniform backbone cannot hold as smaller
+matrices (docs/pruning.md, "Non-uniform after recovery").
 """
 
 from __future__ import annotations
@@ -188,6 +194,9 @@ class BertPruner:
     def apply(self, model, plan: Plan):
         return apply_plan(model, plan)
 
+    def masked(self, model, plan: Plan):
+        return masked_model(model, plan)
+
 
 PRUNER = BertPruner()
 
@@ -227,3 +236,34 @@ def _copy_layer(src, dst, heads: list[int], neurons: list[int]) -> None:
     d_out.bias.assign(s_out.bias.numpy())
     for s, d in ((s_att_norm, d_att_norm), (s_out_norm, d_out_norm)):
         d.set_weights(s.get_weights())
+
+
+class _KeepOnly:
+    """A Keras constraint: zero outside the kept slices of one axis (applied after every optimizer step)."""
+
+    def __init__(self, shape: tuple[int, ...], axis: int, kept: list[int]):
+        mask = np.zeros(shape[axis], np.float32)
+        mask[kept] = 1.0
+        self.mask = mask.reshape([-1 if a == axis else 1 for a in range(len(shape))])
+
+    def __call__(self, w):
+        return w * self.mask
+
+
+def masked_model(model, plan: Plan):
+    """``plan.layers`` of ``model`` at full width, with everything outside ``plan`` zeroed and held at zero."""
+    b = model.backbone
+    heads, ffn = int(b.num_heads), int(b.intermediate_dim)
+    out = apply_plan(model, Plan(plan.layers, tuple(tuple(range(heads)) for _ in plan.layers),
+                                 tuple(tuple(range(ffn)) for _ in plan.layers)))
+    for layer, kept_heads, kept_neurons in zip(out.backbone.transformer_layers, plan.heads, plan.neurons):
+        attention, _, intermediate, output, _ = _sublayers(layer)
+        masks = [(getattr(attention, n).kernel, 1, kept_heads) for n in ("query_dense", "key_dense", "value_dense")]
+        masks += [(getattr(attention, n).bias, 0, kept_heads) for n in ("query_dense", "key_dense", "value_dense")]
+        masks += [(attention.output_dense.kernel, 0, kept_heads), (intermediate.kernel, 1, kept_neurons),
+                  (intermediate.bias, 0, kept_neurons), (output.kernel, 0, kept_neurons)]
+        for variable, axis, kept in masks:
+            constraint = _KeepOnly(tuple(variable.shape), axis, list(kept))
+            variable.assign(constraint(variable.numpy()))
+            variable.constraint = constraint
+    return out
