@@ -138,7 +138,7 @@ def prune(source, splits, out_dir: str | Path | None, settings: PruneSettings, p
     length = source.max_length
     enc = {part: encode_texts(source.tokenizer, getattr(splits, part).texts, length)
            for part in ("train", "validation", "test")}
-    gold = {part: np.asarray(getattr(splits, part).label_ids, np.int32) for part in ("train", "validation", "test")}
+    gold = {part: np.asarray(getattr(splits, part).label_ids, np.int32) for part in ("validation", "test")}
 
     ranked = (shape.heads, shape.ffn) != (full.heads, full.ffn)
     found = measure_importance(source, splits, enc["train"], shape.layers, ranked, settings.samples, settings.seed,
