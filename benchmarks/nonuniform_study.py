@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .prune_study import mean_sd
+from .prune_study import mean_sd, study_logging
 
 logger = logging.getLogger("edgekit.nonuniform_study")
 
@@ -49,7 +49,7 @@ def plans(selection_names: list[str], importance, layers: int, heads: int, ffn: 
     return {name: made[name]() for name in selection_names}
 
 
-def run_seed(teacher, splits, enc: dict, seed: int, args, work: Path) -> list[dict]:
+def run_seed(teacher, splits, enc: dict, seed: int, args) -> list[dict]:
     """Every selection's record for one seed (each reused when already written)."""
     from edgekit.fsutil import atomic_write_json
     from edgekit.models.registry import get_family
@@ -58,7 +58,7 @@ def run_seed(teacher, splits, enc: dict, seed: int, args, work: Path) -> list[di
     from edgekit.train.loop import TrainConfig, evaluate
 
     selections = args.selections.split(",")
-    paths = {name: work / f"{name}@{seed}.json" for name in selections}
+    paths = {name: args.work / f"{name}@{seed}.json" for name in selections}
     if all(p.is_file() for p in paths.values()):
         return [json.loads(p.read_text()) for p in paths.values()]
     importance = measure_importance(teacher, splits, enc["train"], args.layers, True, args.samples, seed, 32)
@@ -76,7 +76,7 @@ def run_seed(teacher, splits, enc: dict, seed: int, args, work: Path) -> list[di
         t0 = time.perf_counter()
         model = pruner.masked(teacher.model, plan)
         before = reports(model)
-        settings = RecoverSettings(cache_dir=str(args.cache_dir or work / "cache"),
+        settings = RecoverSettings(cache_dir=str(args.cache_dir or args.work / "cache"),
                                    train=TrainConfig(epochs=args.epochs, learning_rate=5e-5, schedule="linear",
                                                      patience=args.epochs, seed=seed, max_length=teacher.max_length),
                                    unlabelled=str(args.unlabelled) if args.unlabelled else None)
@@ -139,10 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(args.selections.split(",")) - set(SELECTIONS)
     if unknown:
         raise SystemExit(f"unknown selection(s) {', '.join(sorted(unknown))}: choose from {', '.join(SELECTIONS)}")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
-    for name in ("edgekit", "absl", "tensorflow"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    logger.setLevel(logging.INFO)
+    study_logging(logger)
     args.work.mkdir(parents=True, exist_ok=True)
     teacher = load_model_dir(args.teacher)
     splits = Splits.load(args.split)
@@ -150,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
            for part in ("train", "validation", "test")}
     records = []
     for seed in (int(s) for s in args.seeds.split(",")):
-        records += run_seed(teacher, splits, enc, seed, args, args.work)
+        records += run_seed(teacher, splits, enc, seed, args)
     rows = summarize(records)
     atomic_write_json(args.out, {"kind": "edgekit-nonuniform-study", **stamp(), "dataset": splits.info.get("dataset"),
                                  "split_sha256": splits.info["sha256"], "teacher_dir": str(args.teacher),

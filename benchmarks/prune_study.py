@@ -305,6 +305,14 @@ def plot(teacher: dict, rows: list[dict], path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------------------- main
+def study_logging(study_logger: logging.Logger) -> None:
+    """A study's own progress lines with times; edgekit's, absl's and TensorFlow's only from warnings up."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    for name in ("edgekit", "absl", "tensorflow"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    study_logger.setLevel(logging.INFO)
+
+
 def main(argv: list[str] | None = None) -> int:
     from edgekit.data import Splits
     from edgekit.fsutil import atomic_write_json, atomic_write_text
@@ -330,10 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bench-passes", type=int, default=3,
                     help="bench runs over every file; latency is the median of the passes' p50 and mean")
     args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
-    for name in ("edgekit", "absl", "tensorflow"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    logger.setLevel(logging.INFO)
+    study_logging(logger)
     phases = set(args.phases.split(","))
     seeds = [int(s) for s in args.seeds.split(",")]
     by_id = {r.id: r for r in ROWS}

@@ -98,13 +98,11 @@ def measure_importance(source, splits, train_enc, keep_layers: int, rank_units: 
     the model through the kept layers, on ``samples`` training sentences drawn with ``seed`` (``train_enc``: the
     whole training split encoded)."""
     from ..models.registry import get_family
-    from ..train.encode import encode_texts
 
     pruner = get_family(source.family).pruner
     full = pruner.shape_of(source.model)
     pick = sample_indices(len(train_enc), samples, seed)
-    data = (train_enc if len(pick) == len(train_enc)
-            else encode_texts(source.tokenizer, [splits.train.texts[i] for i in pick], source.max_length))
+    data = train_enc.take(pick)
     labels = np.asarray(splits.train.label_ids, np.int32)[pick]
     t0 = time.perf_counter()
     steps = pruner.remove_layers(source.model, data, labels, full.layers - keep_layers, batch_size)
