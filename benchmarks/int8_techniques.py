@@ -30,6 +30,7 @@ FFN_IN_DYNAMIC = {"regex": ".*feedforward_intermediate_dense.*", "operation": "F
                   "op_config": {"weight_tensor_config": {"num_bits": 8, "symmetric": True,
                                                          "granularity": "CHANNELWISE", "dtype": "INT"},
                                 "compute_precision": "INTEGER", "explicit_dequantize": False}}
+GATHER_FLOAT = {"regex": ".*", "operation": "GATHER", "algorithm_key": "no_quantize"}
 
 # name → (named recipe whose rules are the base, how this variant prepares and ranges activations,
 # whether the FFN input layers take dynamic activations); every setting is explicit, so a variant means
@@ -50,6 +51,12 @@ VARIANTS: dict[str, tuple[str, dict]] = {
         "ranges": "minmax", "smooth": SMOOTH, "ffn_in_dynamic": True}),
     "int8_small + bias correction": ("int8_small", {"ranges": "minmax", "smooth": SMOOTH, "ffn_in_dynamic": True,
                                                     "bias_correction": True}),
+    # the token table as int8 rows with a scale each (converters/row_tables.py) instead of the quantizer's one scale
+    "int8_small + per-row table": ("int8_small", {
+        "ranges": "minmax", "smooth": SMOOTH, "ffn_in_dynamic": True, "per_row_tables": True}),
+    "int8_small + bias correction + per-row table": ("int8_small", {
+        "ranges": "minmax", "smooth": SMOOTH, "ffn_in_dynamic": True, "bias_correction": True,
+        "per_row_tables": True}),
     # every FULLY_CONNECTED static (none dynamic-range): where post-training rounding costs most, for edgekit qat
     "all FULLY_CONNECTED static + bias correction": ("int8_small", {"ranges": "minmax", "smooth": SMOOTH,
                                                                     "ffn_in_dynamic": False, "bias_correction": True,
@@ -66,8 +73,10 @@ def _variant(name: str):
     if v.get("all_static"):  # drop the weight-only (dynamic-range) FULLY_CONNECTED rules
         rules = [r for r in rules if r["operation"] != "FULLY_CONNECTED" or r["algorithm_key"] == "no_quantize"
                  or "activation_tensor_config" in r.get("op_config", {})]
-    return replace(recipe, name=name, rules=rules + ([FFN_IN_DYNAMIC] if v["ffn_in_dynamic"] else []),
-                   ranges=v["ranges"], smooth=v["smooth"], bias_correction=v.get("bias_correction", False))
+    rules += [FFN_IN_DYNAMIC] if v["ffn_in_dynamic"] else []
+    rules += [GATHER_FLOAT] if v.get("per_row_tables") else []  # the quantizer leaves the table to row_tables
+    return replace(recipe, name=name, rules=rules, ranges=v["ranges"], smooth=v["smooth"],
+                   bias_correction=v.get("bias_correction", False), per_row_tables=v.get("per_row_tables", False))
 
 
 def _kl(p_logits: np.ndarray, q_logits: np.ndarray) -> float:
@@ -80,15 +89,17 @@ def _kl(p_logits: np.ndarray, q_logits: np.ndarray) -> float:
 class Scorer:
     """The fp32 file's logits on validation and test, and the figures of any other file against them."""
 
-    def __init__(self, bundle, splits, reference=None):
+    def __init__(self, bundle, splits, reference=None, unlabelled: list[str] | None = None):
         self.bundle = bundle
-        self.parts = {"validation": splits.validation, "test": splits.test}
-        self.gold = {k: [bundle.labels.index(e.label) for e in d.examples] for k, d in self.parts.items()}
-        self.feeds = {k: [self._feed(t) for t in d.texts] for k, d in self.parts.items()}
+        texts = {"validation": splits.validation.texts, "test": splits.test.texts}
+        self.gold = {k: [bundle.labels.index(e.label) for e in getattr(splits, k).examples] for k in texts}
+        if unlabelled:  # agreement and KL only: no labels
+            texts["unlabelled"] = unlabelled
+        self.feeds = {k: [self._feed(t) for t in v] for k, v in texts.items()}
         source = reference or bundle
         if (source.buckets, source.tokenizer.vocab) != (bundle.buckets, bundle.tokenizer.vocab):
             raise SystemExit("error: --reference must have the bundle's buckets and vocabulary")
-        self.reference = {k: self.logits(source.model_file("fp32").read_bytes(), k) for k in self.parts}
+        self.reference = {k: self.logits(source.model_file("fp32").read_bytes(), k) for k in self.feeds}
 
     def _feed(self, text: str):
         b = self.bundle
@@ -108,35 +119,43 @@ class Scorer:
         from edgekit.metrics import macro_f1
 
         out = {"bytes": len(model)}
-        for part in self.parts:
+        for part in self.feeds:
             lg, ref = self.logits(model, part), self.reference[part]
             out[f"{part}_agreement"] = float((lg.argmax(1) == ref.argmax(1)).mean())
             out[f"{part}_kl"] = _kl(ref, lg)
-            out[f"{part}_macro_f1"] = macro_f1(self.gold[part], lg.argmax(1).tolist(), len(self.bundle.labels))
+            if part in self.gold:
+                out[f"{part}_macro_f1"] = macro_f1(self.gold[part], lg.argmax(1).tolist(), len(self.bundle.labels))
         return out
 
 
-COLUMNS = ("validation_agreement", "validation_kl", "test_agreement", "test_kl", "test_macro_f1")
+COLUMNS = ("validation_agreement", "validation_kl", "test_agreement", "test_kl", "test_macro_f1",
+           "unlabelled_agreement", "unlabelled_kl")
 
 
 def summarize(rows: list[dict]) -> dict:
     out = {"bytes": rows[0]["bytes"], "seeds": len(rows)}
-    for c in COLUMNS:
+    for c in (c for c in COLUMNS if c in rows[0]):
         values = [r[c] for r in rows]
         out[c] = statistics.mean(values)
         out[c + "_sd"] = statistics.stdev(values) if len(values) > 1 else 0.0
     return out
 
 
+TABLE = (("validation_agreement", "val. agreement", 1.0, 4), ("validation_kl", "val. KL ×1000", 1000.0, 2),
+         ("test_agreement", "test agreement", 1.0, 4), ("test_kl", "test KL ×1000", 1000.0, 2),
+         ("test_macro_f1", "test macro-F1", 1.0, 4), ("unlabelled_agreement", "unlabelled agreement", 1.0, 4),
+         ("unlabelled_kl", "unlabelled KL ×1000", 1000.0, 2))
+
+
 def table(summary: dict[str, dict], reference: dict) -> str:
-    lines = ["| variant | MB | val. agreement | val. KL ×1000 | test agreement | test KL ×1000 | test macro-F1 |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
-    for name, s in {**reference, **summary}.items():
-        cell = (lambda c, k=1.0, d=4: f"{s[c] * k:.{d}f} ± {s[c + '_sd'] * k:.{d}f}" if s.get("seeds", 1) > 1
-                else f"{s[c] * k:.{d}f}")
-        lines.append(f"| {name} | {s['bytes'] / 1e6:.1f} | {cell('validation_agreement')} | "
-                     f"{cell('validation_kl', 1000, 2)} | {cell('test_agreement')} | {cell('test_kl', 1000, 2)} | "
-                     f"{cell('test_macro_f1')} |")
+    rows = {**reference, **summary}
+    columns = [c for c in TABLE if all(c[0] in s for s in rows.values())]
+    lines = ["| variant | MB | " + " | ".join(c[1] for c in columns) + " |",
+             "|---|---:|" + "---:|" * len(columns)]
+    for name, s in rows.items():
+        def cell(c, k, d):
+            return f"{s[c] * k:.{d}f} ± {s[c + '_sd'] * k:.{d}f}" if s.get("seeds", 1) > 1 else f"{s[c] * k:.{d}f}"
+        lines.append(f"| {name} | {s['bytes'] / 1e6:.1f} | " + " | ".join(cell(c, k, d) for c, _, k, d in columns) + " |")
     return "\n".join(lines)
 
 
@@ -144,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     from edgekit.converters.calibration import calibration_samples
     from edgekit.converters.recipes import quantize_with_recipe
     from edgekit.data.split import Splits
+    from edgekit.distill.unlabelled import unlabelled_sentences
     from edgekit.fsutil import atomic_write_json
     from edgekit.provenance import stamp
     from edgekit.runtime.bundle import Bundle
@@ -156,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated names from VARIANTS")
     ap.add_argument("--reference", default=None,
                     help="bundle whose fp32 file agreement is measured against (default: BUNDLE's own)")
+    ap.add_argument("--unlabelled", default=None,
+                    help="more unseen in-domain sentences (edgekit distill --unlabelled FILE: split sentences dropped) "
+                         "scored for agreement and KL with the fp32 file: a larger sample than validation")
     ap.add_argument("--out", required=True, help="JSON results file")
     args = ap.parse_args(argv)
 
@@ -169,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         if mode in bundle.modes:
             bundle.verify(mode)
     source = Bundle.open(args.reference) if args.reference else None
-    scorer = Scorer(bundle, splits, source)
+    unlabelled = unlabelled_sentences(args.unlabelled, splits) if args.unlabelled else None
+    scorer = Scorer(bundle, splits, source, unlabelled.texts if unlabelled else None)
     fp32 = bundle.model_file("fp32").read_bytes()
     reference = {} if source is None else {"fp32 of --reference": {
         **scorer.score(source.model_file("fp32").read_bytes()), "seeds": 1}}
@@ -184,12 +208,14 @@ def main(argv: list[str] | None = None) -> int:
             model, _ = quantize_with_recipe(fp32, _variant(name), samples)
             row = {"seed": seed, **scorer.score(model), "seconds": round(time.perf_counter() - started, 1)}
             runs[name].append(row)
-            print(f"seed {seed} {name}: " + ", ".join(f"{c} {row[c]:.4f}" for c in COLUMNS), file=sys.stderr)
+            print(f"seed {seed} {name}: " + ", ".join(f"{c} {row[c]:.5f}" for c in COLUMNS if c in row),
+                  file=sys.stderr)
     summary = {n: summarize(rows) for n, rows in runs.items()}
     print(table(summary, reference))
     atomic_write_json(Path(args.out), {"kind": "edgekit-int8-techniques", **stamp(), "bundle": str(args.bundle),
                                        "reference_bundle": args.reference, "split": str(args.split),
                                        "samples": args.samples,
+                                       "unlabelled": unlabelled.info() if unlabelled else None,
                                        "variants": {n: _variant(n).to_dict() for n in names},
                                        "reference": reference, "summary": summary, "runs": runs})
     return 0

@@ -55,7 +55,7 @@ RECIPE_NOTES = {
                      "0.998 +- 0.002, test 0.989 +- 0.004, test macro-F1 0.889 +- 0.005 against fp32 0.888)",
 }
 RULE_KEYS = {"regex", "operation", "algorithm_key", "op_config"}
-RECIPE_KEYS = {"rules", "ranges", "smooth", "bias_correction"}
+RECIPE_KEYS = {"rules", "ranges", "smooth", "bias_correction", "per_row_tables"}
 SMOOTH_KEYS = {"alpha", "layers"}
 QUANTIZER_RANGES = "quantizer"  # ai-edge-quantizer's own calibration (moving average of per-sample min/max)
 
@@ -71,10 +71,12 @@ class Recipe:
     ranges: str = QUANTIZER_RANGES
     smooth: dict | None = None  # {"alpha": float, "layers": regex} or None
     bias_correction: bool = False  # converters/bias_correction.py, after quantizing
+    per_row_tables: bool = False  # converters/row_tables.py: float lookup tables → int8 rows, one scale each
 
     def to_dict(self) -> dict:
         d = {"name": self.name, "rules": self.rules, "ranges": self.ranges}
         d = {**d, "smooth": self.smooth} if self.smooth else d
+        d = {**d, "per_row_tables": True} if self.per_row_tables else d
         return {**d, "bias_correction": True} if self.bias_correction else d
 
 
@@ -145,10 +147,11 @@ def check_recipe(data: Any, name: str, where: str) -> Recipe:
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 < alpha < 1.0:
             raise RecipeError(f"{where}: smooth alpha must be a number between 0 and 1, got {alpha!r}")
         _regex(smooth.get("layers", ".*"), f"{where}: smooth layers")
-    correct = data.get("bias_correction", False)
-    if not isinstance(correct, bool):
-        raise RecipeError(f"{where}: bias_correction must be true or false, got {correct!r}")
-    return Recipe(name, check_rules(data["rules"], where), ranges, smooth, correct)
+    switches = {key: data.get(key, False) for key in ("bias_correction", "per_row_tables")}
+    for key, value in switches.items():
+        if not isinstance(value, bool):
+            raise RecipeError(f"{where}: {key} must be true or false, got {value!r}")
+    return Recipe(name, check_rules(data["rules"], where), ranges, smooth, **switches)
 
 
 def named_recipe(name: str, folder: Path = RECIPES_DIR) -> Recipe:
@@ -193,6 +196,10 @@ def quantize_with_recipe(float_model: bytes, recipe: Recipe, samples: list[tuple
                                                  layers=recipe.smooth.get("layers", ".*"), threads=threads)
     with _quiet_quantizer():
         model, facts = _quantize(aeq, float_model, recipe, samples, threads, facts)
+    if recipe.per_row_tables:  # before bias correction, which then measures the layers' errors with it
+        from .row_tables import per_row_tables
+
+        model, facts["per_row_tables"] = per_row_tables(model)
     if recipe.bias_correction:
         from .bias_correction import bias_correct
 

@@ -85,7 +85,7 @@ def smooth(model: bytes, samples: list[tuple[str, dict]], alpha: float = 0.5, la
             wanted.setdefault(si, []).append(x)
     absmax = _channel_absmax(model, samples, wanted, threads)
 
-    mul_code = _opcode(m, schema, schema.BuiltinOperator.MUL)
+    mul_code = opcode_index(m, schema, schema.BuiltinOperator.MUL)
     inserts: dict[int, list[tuple[int, int, list[int], int]]] = {}
     for buffers, members in groups.items():
         seen = [absmax[(si, x)] for si, x, _ in members if (si, x) in absmax]
@@ -139,7 +139,8 @@ def _shape_of(m, buffer: int) -> tuple[int, ...]:
     raise SmoothError(f"no tensor reads buffer {buffer}")
 
 
-def _opcode(m, schema, builtin: int) -> int:
+def opcode_index(m, schema, builtin: int) -> int:
+    """The index of ``builtin`` in the model's operator codes (added when missing)."""
     for i, c in enumerate(m.operatorCodes):
         if c.builtinCode == builtin:
             return i
