@@ -13,6 +13,10 @@ are prepared and ranged::
 * ``ranges``: how each activation's int8 range is chosen from the calibration sentences (:mod:`.ranges`:
   ``minmax``, ``mse``, ``percentile:P``), or ``quantizer`` (ai-edge-quantizer's own moving-average
   calibration; what a list-only recipe gets).
+* ``per_row_tables`` (optional, false): lookup tables the rules leave float (``GATHER`` ``no_quantize``) are
+  stored as int8 rows with a scale each after quantizing (:mod:`.row_tables`).
+* ``bias_correction`` (optional, false): each static int8 layer's mean output error on the calibration
+  sentences is taken out of its bias, last (:mod:`.bias_correction`).
 
 The quantizer works on the multi-signature fp32 file, so every bucket's signature reads the same quantized
 weights (one copy, where the TF converter's representative-dataset path keeps one per signature), and

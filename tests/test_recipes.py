@@ -181,6 +181,8 @@ def test_the_recorded_recipe_reproduces_the_file(recipe_bundle, tiny_teacher_dir
      "smooth alpha must be a number between 0 and 1"),
     ('{"rules": [{"regex": ".*", "operation": "*", "algorithm_key": "no_quantize"}], "smooth": {"alpha": 0.5, '
      '"layers": "(("}}', "smooth layers: bad regular expression"),
+    ('{"rules": [{"regex": ".*", "operation": "*", "algorithm_key": "no_quantize"}], "per_row_tables": "yes"}',
+     "per_row_tables must be true or false"),
     ('{"rules": [], "colour": 1}', "unknown recipe keys ['colour']"),
     ('{"ranges": "minmax"}', 'an object with "rules"'),
     ("{not json", "not JSON"),
