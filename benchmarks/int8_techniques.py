@@ -5,7 +5,10 @@ smoothing replaced, :data:`VARIANTS`), each with ``--seeds`` different draws of 
 from the training split, and scores every file against the fp32 file on the validation and test splits:
 argmax agreement, mean KL divergence of the softmax (a finer measure than agreement, which a handful of
 near-tie sentences decide), macro-F1 against the labels, size. Prints mean ± SD per variant and writes
-JSON (commit recorded). Variants are chosen on the validation columns; test is reported, not tuned on.
+JSON (commit recorded). ``--unlabelled FILE`` adds a larger pool of unseen sentences (split sentences and
+repeats dropped, as ``edgekit distill --unlabelled`` drops them), scored for agreement and KL: neither needs
+labels. Variants are chosen on the unseen non-test columns (validation and the pool); test is reported, not
+tuned on.
 ``--reference`` scores against another bundle's fp32 file instead: for a model fine-tuned for quantization
 (``edgekit qat``), its float original, whose answers the int8 file is meant to keep.
 
@@ -155,7 +158,8 @@ def table(summary: dict[str, dict], reference: dict) -> str:
     for name, s in rows.items():
         def cell(c, k, d):
             return f"{s[c] * k:.{d}f} ± {s[c + '_sd'] * k:.{d}f}" if s.get("seeds", 1) > 1 else f"{s[c] * k:.{d}f}"
-        lines.append(f"| {name} | {s['bytes'] / 1e6:.1f} | " + " | ".join(cell(c, k, d) for c, _, k, d in columns) + " |")
+        cells = " | ".join(cell(c, k, d) for c, _, k, d in columns)
+        lines.append(f"| {name} | {s['bytes'] / 1e6:.1f} | {cells} |")
     return "\n".join(lines)
 
 

@@ -2,9 +2,9 @@
 
 ai-edge-quantizer quantizes a GATHER's table as a static int8 activation: **one** scale and zero point for the
 whole table (MiniLM's 30,522 × 384 token table spans −0.51 … 1.05: a step of 0.0061, while a row's largest value
-is 0.17 on average, a step of 0.0014 on its own), and the GATHER's int8 output must keep that scale. On the FPB teacher this alone flips 2 of 345 test sentences
-(agreement 0.9942, every calibration draw) and is the largest part of the family recipe's error (measured in
-docs/toolchain.md §7.12).
+is 0.17 on average, a step of 0.0014 on its own), and the GATHER's int8 output must keep that scale. On the FPB
+teacher this alone flips 2 of 345 test sentences (agreement 0.9942, every calibration draw) and was the largest
+part of the family recipe's error (docs/toolchain.md §7.12).
 
 Here every large constant float table that only GATHER ops read (the recipe leaves it float:
 ``GATHER no_quantize``) is stored once as int8 with **one symmetric scale per row**, ``s_r = max|row_r| / 127``,
@@ -100,8 +100,8 @@ def per_row_tables(model: bytes, min_rows: int = MIN_ROWS) -> tuple[bytes, dict]
     rewrites: dict[int, dict[int, list]] = {}  # subgraph → GATHER op index → the ops that replace it
     facts = []
     for buffer, uses in tables.items():
-        first_si, first_oi = uses[0]
-        shape = tuple(int(d) for d in m.subgraphs[first_si].tensors[m.subgraphs[first_si].operators[first_oi].inputs[0]].shape)
+        first = m.subgraphs[uses[0][0]]
+        shape = tuple(int(d) for d in first.tensors[first.operators[uses[0][1]].inputs[0]].shape)
         table = np.frombuffer(bytes(m.buffers[buffer].data), np.float32).reshape(shape)
         q, scales = per_row_table(table)
         err = np.abs(q.astype(np.float32) * scales[:, None] - table)
@@ -119,8 +119,10 @@ def per_row_tables(model: bytes, min_rows: int = MIN_ROWS) -> tuple[bytes, dict]
             base = len(sg.tensors)
             row_shape = list(out.shape)
             sg.tensors.extend([
-                _tensor(schema, name + b"/rows_int8", schema.TensorType.INT8, row_shape, quantization=_quantization(schema)),
-                _tensor(schema, table_tensor.name + b"/row_scales", schema.TensorType.FLOAT32, [shape[0], 1], scale_buffer),
+                _tensor(schema, name + b"/rows_int8", schema.TensorType.INT8, row_shape,
+                        quantization=_quantization(schema)),
+                _tensor(schema, table_tensor.name + b"/row_scales", schema.TensorType.FLOAT32, [shape[0], 1],
+                        scale_buffer),
                 _tensor(schema, name + b"/row_scale", schema.TensorType.FLOAT32, row_shape[:-1] + [1]),
                 _tensor(schema, name + b"/rows_float", schema.TensorType.FLOAT32, row_shape),
             ])
