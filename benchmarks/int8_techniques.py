@@ -33,6 +33,7 @@ FFN_IN_DYNAMIC = {"regex": ".*feedforward_intermediate_dense.*", "operation": "F
                   "op_config": {"weight_tensor_config": {"num_bits": 8, "symmetric": True,
                                                          "granularity": "CHANNELWISE", "dtype": "INT"},
                                 "compute_precision": "INTEGER", "explicit_dequantize": False}}
+QKV_DYNAMIC = {**FFN_IN_DYNAMIC, "regex": ".*(query|key|value).*"}
 GATHER_FLOAT = {"regex": ".*", "operation": "GATHER", "algorithm_key": "no_quantize"}
 
 # name → (named recipe whose rules are the base, how this variant prepares and ranges activations,
@@ -60,6 +61,10 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "int8_small + bias correction + per-row table": ("int8_small", {
         "ranges": "minmax", "smooth": SMOOTH, "ffn_in_dynamic": True, "bias_correction": True,
         "per_row_tables": True}),
+    # query/key/value dynamic-range too: static int8 activations left in the pooler and logits only (int8_dyn_rows)
+    "int8_small + bias correction + per-row table + QKV dynamic": ("int8_small", {
+        "ranges": "minmax", "smooth": SMOOTH, "ffn_in_dynamic": True, "bias_correction": True,
+        "per_row_tables": True, "qkv_dynamic": True}),
     # every FULLY_CONNECTED static (none dynamic-range): where post-training rounding costs most, for edgekit qat
     "all FULLY_CONNECTED static + bias correction": ("int8_small", {"ranges": "minmax", "smooth": SMOOTH,
                                                                     "ffn_in_dynamic": False, "bias_correction": True,
@@ -77,6 +82,7 @@ def _variant(name: str):
         rules = [r for r in rules if r["operation"] != "FULLY_CONNECTED" or r["algorithm_key"] == "no_quantize"
                  or "activation_tensor_config" in r.get("op_config", {})]
     rules += [FFN_IN_DYNAMIC] if v["ffn_in_dynamic"] else []
+    rules += [QKV_DYNAMIC] if v.get("qkv_dynamic") else []
     rules += [GATHER_FLOAT] if v.get("per_row_tables") else []  # the quantizer leaves the table to row_tables
     return replace(recipe, name=name, rules=rules, ranges=v["ranges"], smooth=v["smooth"],
                    bias_correction=v.get("bias_correction", False), per_row_tables=v.get("per_row_tables", False))

@@ -43,3 +43,42 @@ def test_an_unknown_variant_is_one_line(tmp_path, capsys):
 
     assert main(["b", "--split", "s", "--variants", "nope", "--out", str(tmp_path / "o.json")]) == 2
     assert "unknown variants ['nope']" in capsys.readouterr().err
+
+
+
+# one tensor name per role of a keras-hub BERT file (the names its FULLY_CONNECTED and GATHER outputs carry)
+_LAYER = "bert_text_classifier_1/bert_backbone_1/transformer_layer_0_1/"
+ROLE_NAMES = [(f"{_LAYER}self_attention_layer_1/{role}_1/MatMul", "FULLY_CONNECTED")
+              for role in ("query", "key", "value", "attention_output")] + [
+    (f"{_LAYER}feedforward_intermediate_dense_1/Tensordot", "FULLY_CONNECTED"),
+    (f"{_LAYER}feedforward_output_dense_1/Tensordot", "FULLY_CONNECTED"),
+    ("bert_text_classifier_1/bert_backbone_1/pooled_dense_1/MatMul", "FULLY_CONNECTED"),
+    ("StatefulPartitionedCall_1:0", "FULLY_CONNECTED"),
+    ("bert_text_classifier_1/bert_backbone_1/token_embedding_1/GatherV2", "GATHER"),
+    (f"{_LAYER}self_attention_layer_norm_1/add", "ADD")]
+
+
+def _scheme(rules: list[dict], name: str, operation: str) -> dict:
+    """The rule that decides ``name``'s op: the last one that matches (later rules override earlier ones)."""
+    import re
+
+    matching = [r for r in rules if r["operation"] in ("*", operation) and re.fullmatch(r["regex"], name)]
+    return {k: v for k, v in matching[-1].items() if k != "regex"}
+
+
+@pytest.mark.parametrize("variant, recipe", [
+    ("int8_small + bias correction + per-row table", "int8_rows"),
+    ("int8_small + bias correction + per-row table + QKV dynamic", "int8_dyn_rows"),
+])
+def test_the_named_recipes_are_the_measured_variants(variant, recipe):
+    """The numbers in RECIPE_NOTES and results/ come from the benchmark's variants: each named recipe quantizes every
+    role of a BERT file as its variant does, with the same ranges, smoothing and passes."""
+    from edgekit.benchmarks.int8_techniques import _variant
+    from edgekit.converters.recipes import load_recipe
+
+    measured, named = _variant(variant).to_dict(), load_recipe(recipe).to_dict()
+    for name, operation in ROLE_NAMES:
+        assert _scheme(measured["rules"], name, operation) == _scheme(named["rules"], name, operation), name
+    for d in (measured, named):
+        d.pop("name"), d.pop("rules")
+    assert measured == named
