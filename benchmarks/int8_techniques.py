@@ -65,6 +65,13 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "int8_small + bias correction + per-row table + QKV dynamic": ("int8_small", {
         "ranges": "minmax", "smooth": SMOOTH, "ffn_in_dynamic": True, "bias_correction": True,
         "per_row_tables": True, "qkv_dynamic": True}),
+    # where int8_rows' error is: one group of its layers left float at a time (error attribution)
+    **{f"int8_rows, {group} float": ("int8_small", {
+        "ranges": "minmax", "smooth": SMOOTH, "ffn_in_dynamic": True, "bias_correction": True, "per_row_tables": True,
+        "float_fc": regex}) for group, regex in {
+            "query/key/value": ".*(query|key|value).*", "attention output": ".*attention_output.*",
+            "FFN intermediate": ".*feedforward_intermediate_dense.*", "FFN output": ".*feedforward_output_dense.*",
+        }.items()},
     # every FULLY_CONNECTED static (none dynamic-range): where post-training rounding costs most, for edgekit qat
     "all FULLY_CONNECTED static + bias correction": ("int8_small", {"ranges": "minmax", "smooth": SMOOTH,
                                                                     "ffn_in_dynamic": False, "bias_correction": True,
@@ -83,6 +90,8 @@ def _variant(name: str):
                  or "activation_tensor_config" in r.get("op_config", {})]
     rules += [FFN_IN_DYNAMIC] if v["ffn_in_dynamic"] else []
     rules += [QKV_DYNAMIC] if v.get("qkv_dynamic") else []
+    rules += [{"regex": v["float_fc"], "operation": "FULLY_CONNECTED", "algorithm_key": "no_quantize"}] \
+        if v.get("float_fc") else []
     rules += [GATHER_FLOAT] if v.get("per_row_tables") else []  # the quantizer leaves the table to row_tables
     return replace(recipe, name=name, rules=rules, ranges=v["ranges"], smooth=v["smooth"],
                    bias_correction=v.get("bias_correction", False), per_row_tables=v.get("per_row_tables", False))

@@ -82,3 +82,14 @@ def test_the_named_recipes_are_the_measured_variants(variant, recipe):
     for d in (measured, named):
         d.pop("name"), d.pop("rules")
     assert measured == named
+
+
+def test_an_attribution_variant_leaves_its_group_float_and_the_rest_as_int8_rows():
+    from edgekit.benchmarks.int8_techniques import _variant
+    from edgekit.converters.recipes import load_recipe
+
+    rows, variant = load_recipe("int8_rows").rules, _variant("int8_rows, query/key/value float").rules
+    for name, operation in ROLE_NAMES:
+        expected = ({"operation": "FULLY_CONNECTED", "algorithm_key": "no_quantize"}
+                    if any(f"/{role}_1/" in name for role in ("query", "key", "value")) else _scheme(rows, name, operation))
+        assert _scheme(variant, name, operation) == expected, name
