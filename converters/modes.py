@@ -9,10 +9,13 @@ Modes:
 * ``fp32``          float32, no optimisation: the reference.
 * ``fp16``          float16 weights (dequantized at load / by the delegate), float compute.
 * ``dynamic_int8``  int8 weights, float activations quantized on the fly per op (no calibration).
-* ``int8``          full integer: int8 weights and activations calibrated on real training sentences of
-                    every bucket; float fallback for the ops the family marks as fragile (LayerNorm) plus
-                    the ops chosen from measured per-layer error (see :mod:`.quantize`). ``int8_io``
-                    makes the logits int8 too (ids/mask/segment_ids stay int32: they are indices).
+* ``int8``          int8 weights and int8 activations calibrated on real training sentences of every bucket.
+                    With a recipe (:mod:`.recipes`; the BERT family's ``int8_rows``) the recipe names which
+                    layers take static int8 activations, which dynamic-range ones and which stay float; the
+                    TF converter's path (the BiLSTM) is full integer with float fallback for the ops the
+                    family marks as fragile plus the ops chosen from measured per-layer error (see
+                    :mod:`.quantize`). ``int8_io`` makes the logits int8 too (ids/mask/segment_ids stay
+                    int32: they are indices).
 * ``int16x8``       int16 activations, int8 weights: the most faithful quantized mode, slow on CPUs
                     (unaccelerated reference kernels) — an accuracy reference, not a deployment mode;
                     not in the default modes (``--modes int16x8``). See :mod:`.quantize` (6.).
@@ -194,8 +197,8 @@ register_mode(Mode("dynamic_int8_pt", "int8 weights per tensor, dynamic-range ac
                    Thresholds(0.98, 0.02), "float", False, _dynamic_int8_pt,
                    note="for legacy runtimes: the per-tensor FULLY_CONNECTED kernels that tflite-runtime 2.14 and "
                         "tflite-support 0.4.4 run (per-channel dynamic int8 needs ai-edge-litert)"))
-register_mode(Mode("int8", "full integer (int8 weights and activations, calibrated)", Thresholds(0.97, 0.02),
-                   "quant", True, _int8))
+register_mode(Mode("int8", "int8 weights, calibrated int8 activations (by recipe: where the recipe says)",
+                   Thresholds(0.97, 0.02), "quant", True, _int8))
 register_mode(Mode("int16x8", "int16 activations, int8 weights", Thresholds(0.97, 0.02), "quant", True, _int16x8,
                    note="accuracy reference, not a deployment mode: LiteRT's int16 kernels are unaccelerated "
                         "reference code (20-26x slower than fp32 on x86)"))
