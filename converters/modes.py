@@ -10,7 +10,7 @@ Modes:
 * ``fp16``          float16 weights (dequantized at load / by the delegate), float compute.
 * ``dynamic_int8``  int8 weights, float activations quantized on the fly per op (no calibration).
 * ``int8``          int8 weights and int8 activations calibrated on real training sentences of every bucket.
-                    With a recipe (:mod:`.recipes`; the BERT family's ``int8_rows``) the recipe names which
+                    With a recipe (:mod:`.recipes`; the BERT family's ``int8_dyn_rows``) the recipe names which
                     layers take static int8 activations, which dynamic-range ones and which stay float; the
                     TF converter's path (the BiLSTM) is full integer with float fallback for the ops the
                     family marks as fragile plus the ops chosen from measured per-layer error (see

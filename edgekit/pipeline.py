@@ -71,7 +71,7 @@ class ConvertSettings:
     buckets: tuple[int, ...] = DEFAULT_BUCKETS
     calibration_samples: int = 200
     seed: int = 42
-    # int8 by each family's recipe where it has one (BERT: int8_rows, one weight copy; the BiLSTM keeps the
+    # int8 by each family's recipe where it has one (BERT: int8_dyn_rows, one weight copy; the BiLSTM keeps the
     # TF converter's int8); see converters/recipes.py
     recipe: str | None = "family"
 

@@ -120,7 +120,7 @@ def test_cli_fine_tunes_through_the_rounding_and_writes_a_plain_model_dir(tmp_pa
     assert [w.shape for w in loaded.model.get_weights()] == [w.shape for w in source.model.get_weights()]
     assert any(not np.array_equal(a, b) for a, b in zip(loaded.model.get_weights(), source.model.get_weights()))
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["recipe"]["name"] == "int8_rows" and metrics["schemes"]["static"] > 0
+    assert metrics["recipe"]["name"] == "int8_dyn_rows" and metrics["schemes"]["static"] > 0
     assert len(metrics["history"]["epochs"]) == 1
     for part in ("validation", "test"):
         assert 0 <= metrics["simulated_int8"][part]["agreement_with_source_float"] <= 1

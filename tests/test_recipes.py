@@ -210,7 +210,7 @@ def test_every_named_recipe_reads_and_is_described():
 
 def test_the_family_recipe_is_the_bert_recipe_and_none_for_the_bilstm(tiny_teacher_dir, default_splits, tokenizer,
                                                                       tmp_path):
-    """``--recipe family`` (the default; what edgekit run uses): BERT models get int8_rows; the BiLSTM keeps the TF
+    """``--recipe family`` (the default; what edgekit run uses): BERT models get int8_dyn_rows; the BiLSTM keeps the TF
     converter's int8 (ai-edge-quantizer 0.10's own calibration fails on its unrolled graph, and its file,
     calibrated by edgekit, fails to load under XNNPACK: "failed to create XNNPACK runtime")."""
     from edgekit.models.modeldir import save_model_dir
@@ -218,7 +218,7 @@ def test_the_family_recipe_is_the_bert_recipe_and_none_for_the_bilstm(tiny_teach
 
     bert = _convert(tiny_teacher_dir, tmp_path / "bert", default_splits, modes=["int8"], recipe="family",
                     buckets=[16])
-    assert bert["modes"]["int8"]["quantization"]["recipe"]["name"] == "int8_rows"
+    assert bert["modes"]["int8"]["quantization"]["recipe"]["name"] == "int8_dyn_rows"
 
     family = get_family("bilstm")
     model = family.build(family.tiny_config(len(tokenizer.vocab), 3))

@@ -62,7 +62,7 @@ def _thresholds(values: tuple[str, ...]) -> dict[str, dict]:
 @click.option("--target-agreement", default=0.99, show_default=True, type=SHARE,
               help="Agreement the auto fallback search aims for.")
 @click.option("--recipe", default=FAMILY_RECIPE, show_default=True, metavar="family|converter|NAME|FILE|BUNDLE",
-              help="How int8 is made. 'family': the model family's recipe (int8_rows for BERT models, the TF "
+              help="How int8 is made. 'family': the model family's recipe (int8_dyn_rows for BERT models, the TF "
                    "converter's int8 for the BiLSTM); 'converter': the TF converter's calibrated int8 with the "
                    "measured float fallback (--fallback); or an ai-edge-quantizer recipe applied to the fp32 file: "
                    f"a named recipe ({recipes_help()}), a JSON file (a list of rules, or an object with rules, "
