@@ -66,11 +66,11 @@ VARIANTS: dict[str, tuple[str, dict]] = {
         "ranges": "minmax", "smooth": SMOOTH, "ffn_in_dynamic": True, "bias_correction": True,
         "per_row_tables": True, "qkv_dynamic": True}),
     # ... with the FFN input not smoothed (six MULs fewer; int8_dyn_rows)
-    "int8_small + bias correction + per-row table + QKV dynamic, QKV smoothed only": ("int8_small", {
+    "int8_small + bias correction + per-row table + QKV dynamic (QKV smoothed only)": ("int8_small", {
         "ranges": "minmax", "smooth": {**SMOOTH, "layers": "(query|key|value)"}, "ffn_in_dynamic": True,
         "bias_correction": True, "per_row_tables": True, "qkv_dynamic": True}),
     # where int8_rows' error is: one group of its layers left float at a time (error attribution)
-    **{f"int8_rows, {group} float": ("int8_small", {
+    **{f"int8_rows with {group} float": ("int8_small", {
         "ranges": "minmax", "smooth": SMOOTH, "ffn_in_dynamic": True, "bias_correction": True, "per_row_tables": True,
         "float_fc": regex}) for group, regex in {
             "query/key/value": ".*(query|key|value).*", "attention output": ".*attention_output.*",
