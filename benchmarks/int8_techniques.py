@@ -61,11 +61,11 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "int8_small + bias correction + per-row table": ("int8_small", {
         "ranges": "minmax", "smooth": SMOOTH, "ffn_in_dynamic": True, "bias_correction": True,
         "per_row_tables": True}),
-    # query/key/value dynamic-range too: static int8 activations left in the pooler and logits only
+    # query/key/value dynamic-range too: static int8 activations left in the pooler and logits only (int8_dyn_rows)
     "int8_small + bias correction + per-row table + QKV dynamic": ("int8_small", {
         "ranges": "minmax", "smooth": SMOOTH, "ffn_in_dynamic": True, "bias_correction": True,
         "per_row_tables": True, "qkv_dynamic": True}),
-    # ... with the FFN input not smoothed (six MULs fewer; int8_dyn_rows)
+    # ... with the FFN input not smoothed (six MULs fewer)
     "int8_small + bias correction + per-row table + QKV dynamic (QKV smoothed only)": ("int8_small", {
         "ranges": "minmax", "smooth": {**SMOOTH, "layers": "(query|key|value)"}, "ffn_in_dynamic": True,
         "bias_correction": True, "per_row_tables": True, "qkv_dynamic": True}),

@@ -68,7 +68,7 @@ def _scheme(rules: list[dict], name: str, operation: str) -> dict:
 
 @pytest.mark.parametrize("variant, recipe", [
     ("int8_small + bias correction + per-row table", "int8_rows"),
-    ("int8_small + bias correction + per-row table + QKV dynamic (QKV smoothed only)", "int8_dyn_rows"),
+    ("int8_small + bias correction + per-row table + QKV dynamic", "int8_dyn_rows"),
 ])
 def test_the_named_recipes_are_the_measured_variants(variant, recipe):
     """The numbers in RECIPE_NOTES and results/ come from the benchmark's variants: each named recipe quantizes every
