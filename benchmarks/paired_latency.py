@@ -12,13 +12,23 @@ the first file (the reference) the ratio of p50s and of means with a bootstrap 9
     python -m edgekit.benchmarks.paired_latency BUNDLE:dynamic_int8 BUNDLE:int8 OTHER:int8 \\
         --data SPLIT/test.jsonl --threads 1 --rounds 5 --out results/F.json
 
+Within one process the interval is tight, but a file's speed also depends on where its interpreter landed in
+memory: the same two files loaded again read up to ~2 % apart the other way. ``--processes K`` therefore runs
+the comparison K times, each in a fresh process with the files loaded in a rotated order, and reports each
+file's ratios per process and their median and range: a difference smaller than that range is not one this
+machine can resolve.
+
 numpy + LiteRT, like the runner. Writes JSON (commit recorded).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Sequence
@@ -92,12 +102,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=5, help="passes over the sentences")
     ap.add_argument("--limit", type=int, default=None, help="only the first N sentences")
+    ap.add_argument("--processes", type=int, default=1,
+                    help="repeat in this many fresh processes, the files loaded in a rotated order")
     ap.add_argument("--out", required=True, type=Path)
     args = ap.parse_args(argv)
     try:
-        if len(args.files) < 2 or args.rounds < 1 or args.threads < 1:
-            raise EdgekitError("need two or more BUNDLE:MODE files, --rounds >= 1 and --threads >= 1")
+        if len(args.files) < 2 or args.rounds < 1 or args.threads < 1 or args.processes < 1:
+            raise EdgekitError("need two or more BUNDLE:MODE files, --rounds, --threads and --processes >= 1")
         specs = [parse_file(s) for s in args.files]
+        if args.processes > 1:
+            return across_processes(args)
         models = []
         for path, mode in specs:
             bundle = Bundle.open(path)
@@ -123,6 +137,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     atomic_write_json(args.out, {"kind": "edgekit-paired-latency", **stamp(), "data": str(args.data),
                                  "sentences": len(texts), "rounds": args.rounds, "threads": args.threads,
                                  "files": result})
+    return 0
+
+
+def across_processes(args) -> int:
+    """``--processes K``: the comparison in K fresh processes, the files' load order rotated; per file the p50 and
+    mean ratios to the first file in each process, with their median and range."""
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.processes):
+            order = args.files[i % len(args.files):] + args.files[:i % len(args.files)]
+            out = Path(tmp) / f"{i}.json"
+            command = [sys.executable, "-m", "edgekit.benchmarks.paired_latency", *order, "--data", str(args.data),
+                       "--threads", str(args.threads), "--rounds", str(args.rounds), "--out", str(out)]
+            if args.limit:
+                command += ["--limit", str(args.limit)]
+            done = subprocess.run(command, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise EdgekitError(f"process {i + 1} failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+            runs.append(json.loads(out.read_text()))
+    reference = args.files[0]
+    files = []
+    for spec in args.files:
+        per = []
+        for run in runs:
+            by = {f"{f['bundle']}:{f['mode']}": f["latency_ms"] for f in run["files"]}
+            per.append({"p50_ratio": by[spec]["p50"] / by[reference]["p50"],
+                        "mean_ratio": by[spec]["mean"] / by[reference]["mean"],
+                        "p50_ms": by[spec]["p50"], "mean_ms": by[spec]["mean"]})
+        summary = {k: {"median": statistics.median(p[k] for p in per), "min": min(p[k] for p in per),
+                       "max": max(p[k] for p in per)} for k in ("p50_ratio", "mean_ratio")}
+        files.append({"file": spec, "processes": per, **summary})
+    print(f"{runs[0]['sentences']} sentences x {args.rounds} rounds x {args.processes} processes, {args.threads} "
+          f"thread(s); ratios against {reference} (median, range over processes)")
+    for f in files:
+        p, m = f["p50_ratio"], f["mean_ratio"]
+        print(f"  {f['file']}: p50 x{p['median']:.3f} ({p['min']:.3f}-{p['max']:.3f}), "
+              f"mean x{m['median']:.3f} ({m['min']:.3f}-{m['max']:.3f})")
+    atomic_write_json(args.out, {"kind": "edgekit-paired-latency-processes", **stamp(), "data": str(args.data),
+                                 "rounds": args.rounds, "threads": args.threads, "processes": args.processes,
+                                 "files": files})
     return 0
 
 

@@ -54,6 +54,15 @@ def test_two_files_of_a_bundle_end_to_end(tmp_path, tiny_teacher_dir, default_sp
     assert result["files"][1]["latency_ms"]["count"] == 12 and result["files"][0]["p50_ratio"] == 1.0
     assert "git_commit" in result and "dynamic_int8: p50" in capsys.readouterr().out
 
+    # --processes: fresh processes, files loaded in a rotated order; ratios always against the first file given
+    assert main([f"{bundle}:fp32", f"{bundle}:dynamic_int8", "--data", str(split / "test.jsonl"), "--rounds", "1",
+                 "--limit", "3", "--processes", "2", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    reference, other = result["files"]
+    assert result["processes"] == 2 and len(other["processes"]) == 2
+    assert reference["p50_ratio"] == {"median": 1.0, "min": 1.0, "max": 1.0}
+    assert other["p50_ratio"]["min"] <= other["p50_ratio"]["median"] <= other["p50_ratio"]["max"]
+
 
 @pytest.mark.parametrize("argv, fragment", [(["only:fp32"], "two or more"), (["nocolon", "b:fp32"], "BUNDLE:MODE")])
 def test_bad_arguments_are_one_line(tmp_path, capsys, argv, fragment):
