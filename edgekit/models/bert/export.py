@@ -58,7 +58,7 @@ EXPORTER = Exporter(
     # The per-row token table (int8_rows) then cut the KL on 1,390 unseen sentences by a fifth (0.87 vs 1.07
     # x1e-3) and lifted test agreement to 0.993 over 11 draws, >= 0.99 in 10 of them (docs/toolchain.md §7.12).
     # int8_dyn_rows keeps query/key/value dynamic-range too: their static activations were the largest error left
-    # (unseen KL 0.87 -> 0.50 x1e-3 with them float), and on XNNPACK a static int8 layer is no faster than a
+    # (unseen KL 0.93 -> 0.53 x1e-3 with them dynamic-range), and on XNNPACK a static int8 layer is no faster than a
     # dynamic one (docs/toolchain.md §7.13); int8_rows stays a named recipe
     int8_recipe="int8_dyn_rows",
 )
