@@ -121,7 +121,7 @@ class Scorer:
         source = reference or bundle
         if (source.buckets, source.tokenizer.vocab) != (bundle.buckets, bundle.tokenizer.vocab):
             raise SystemExit("error: --reference must have the bundle's buckets and vocabulary")
-        self.reference = {k: self.logits(source.model_file("fp32").read_bytes(), k) for k in self.feeds}
+        self.reference = self.logits(source.model_file("fp32").read_bytes())
 
     def _feed(self, text: str):
         b = self.bundle
@@ -130,19 +130,21 @@ class Scorer:
         return signature, {"ids": np.asarray([enc.ids], np.int32), "mask": np.asarray([enc.mask], np.int32),
                            "segment_ids": np.asarray([enc.segment_ids], np.int32)}
 
-    def logits(self, model: bytes, part: str) -> np.ndarray:
+    def logits(self, model: bytes) -> dict[str, np.ndarray]:
+        """``model``'s logits on every part, from one interpreter."""
         from ai_edge_litert.interpreter import Interpreter
 
         interpreter = Interpreter(model_content=model, num_threads=1)
         runners = {s: interpreter.get_signature_runner(s) for _, s in self.bundle.buckets}
-        return np.concatenate([next(iter(runners[s](**f).values())) for s, f in self.feeds[part]])
+        return {part: np.concatenate([next(iter(runners[s](**f).values())) for s, f in feeds])
+                for part, feeds in self.feeds.items()}
 
     def score(self, model: bytes) -> dict:
         from edgekit.metrics import macro_f1
 
         out = {"bytes": len(model)}
-        for part in self.feeds:
-            lg, ref = self.logits(model, part), self.reference[part]
+        for part, lg in self.logits(model).items():
+            ref = self.reference[part]
             out[f"{part}_agreement"] = float((lg.argmax(1) == ref.argmax(1)).mean())
             out[f"{part}_kl"] = _kl(ref, lg)
             if part in self.gold:

@@ -39,9 +39,9 @@ from ..errors import EdgekitError
 from ..fsutil import atomic_write_json
 from ..metrics import latency_stats
 from ..provenance import stamp
-from ..runtime.bundle import Bundle
 from ..runtime.evaldata import load_eval
-from ..runtime.model import BundleModel
+from ..runtime.measure import warm_up
+from .runner import _load, _open
 
 BOOTSTRAP = 2000
 
@@ -59,14 +59,8 @@ def time_interleaved(runs: Sequence, inputs: Sequence[Sequence], rounds: int, wa
     in an order rotated by one from sentence to sentence and shifted every round. ``inputs[f]`` is file ``f``'s
     encoding of the sentences (warmed up first: ``warmup`` runs of each file's first input per bucket)."""
     files, sentences = len(runs), len(inputs[0])
-    for f, run in enumerate(runs):
-        seen = set()
-        for x in inputs[f]:
-            key = getattr(x, "length", None)
-            if key not in seen:
-                seen.add(key)
-                for _ in range(warmup):
-                    run(x)
+    for run, encoded in zip(runs, inputs):
+        warm_up(run, ((x.length, x) for x in encoded), warmup)
     out = np.zeros((rounds, sentences, files))
     for r in range(rounds):
         for s in range(sentences):
@@ -113,10 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.processes > 1:
             return across_processes(args)
         models = []
-        for path, mode in specs:
-            bundle = Bundle.open(path)
-            bundle.verify(mode)
-            models.append(BundleModel(bundle, mode, threads=args.threads, verify=False))
+        for path, mode in specs:  # the runner's checks: the bundle, the file's sha256, the runtime takes the mode
+            bundle, runtime = _open(path, mode, None)
+            models.append(_load(bundle, mode, args.threads, runtime)[0])
         texts = load_eval(args.data, models[0].bundle.labels, "auto", "text", "label", args.limit).texts
     except EdgekitError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -124,10 +117,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     inputs = [[m.encode(t) for t in texts] for m in models]
     times = time_interleaved([m.run_encoded for m in models], inputs, args.rounds)
     result = []
-    for (path, mode), m, r in zip(specs, models, ratios(times)):
+    for f, ((path, mode), m, r) in enumerate(zip(specs, models, ratios(times))):
         entry = m.bundle.mode_entry(mode)
         result.append({"bundle": str(path), "mode": mode, "file": entry["file"], "sha256": entry.get("sha256"),
-                       "latency_ms": latency_stats(times[:, :, len(result)].ravel()), **r})
+                       "latency_ms": latency_stats(times[:, :, f].ravel()), **r})
     print(f"{len(texts)} sentences x {args.rounds} rounds, {args.threads} thread(s); ratios against {args.files[0]}")
     for spec, r in zip(args.files, result):
         lat = r["latency_ms"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -35,6 +35,19 @@ class Measurement:
     truncated: int
 
 
+def warm_up(run: Run, items: Iterable[tuple[int, Any]], warmup: int) -> int:
+    """``warmup`` untimed runs of the first input of every bucket length among ``items`` ((length, inputs)
+    pairs); returns the number of runs per bucket (``warmup``, at least 0)."""
+    warmup = max(0, warmup)
+    first_of_bucket: dict[int, Any] = {}
+    for length, inputs in items:
+        first_of_bucket.setdefault(length, inputs)
+    for inputs in first_of_bucket.values():
+        for _ in range(warmup):
+            run(inputs)
+    return warmup
+
+
 def measure_texts(texts: Sequence[str], encode: Encode, run: Run, warmup: int) -> Measurement:
     """Tokenize, warm up and time ``run`` over ``texts`` (at least one), one sentence at a time."""
     encoded, tok_ms = [], []
@@ -47,13 +60,7 @@ def measure_texts(texts: Sequence[str], encode: Encode, run: Run, warmup: int) -
     run(encoded[0][2])
     first_ms = elapsed_ms(t0)
 
-    warmup = max(0, warmup)
-    first_of_bucket: dict[int, Any] = {}
-    for length, _, inputs in encoded:
-        first_of_bucket.setdefault(length, inputs)
-    for inputs in first_of_bucket.values():
-        for _ in range(warmup):
-            run(inputs)
+    warmup = warm_up(run, ((length, inputs) for length, _, inputs in encoded), warmup)
 
     infer_ms: list[float] = []
     preds: list[int] = []
